@@ -1,0 +1,4 @@
+#ifndef ALERTWALL_EVENTS_H
+#define ALERTWALL_EVENTS_H
+
+#endif

@@ -1,0 +1,3 @@
+/* Copyright (c) 2026 alertwall authors */
+
+#include "lib.h"

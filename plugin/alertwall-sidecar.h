@@ -1,0 +1,4 @@
+#ifndef ALERTWALL_SIDECAR_H
+#define ALERTWALL_SIDECAR_H
+
+#endif

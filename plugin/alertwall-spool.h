@@ -1,0 +1,4 @@
+#ifndef ALERTWALL_SPOOL_H
+#define ALERTWALL_SPOOL_H
+
+#endif

@@ -1,0 +1,4 @@
+#ifndef ALERTWALL_STORAGE_H
+#define ALERTWALL_STORAGE_H
+
+#endif

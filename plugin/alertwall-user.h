@@ -1,0 +1,4 @@
+#ifndef ALERTWALL_USER_H
+#define ALERTWALL_USER_H
+
+#endif
