@@ -1,3 +1,123 @@
 /* Copyright (c) 2026 alertwall authors */
 
+/* alertwall-lda-plugin: lib91_alertwall_lda_plugin.so, loaded only by
+   dovecot-lda. dovecot-lda saves through the delivery hook and then its
+   own fallback, and turns the result into an exit status after both, so
+   the delivery is bracketed from the hook to the end of the recipient's
+   session, when the outcome is known. */
+
 #include "lib.h"
+#include "module-context.h"
+#include "mail-user.h"
+#include "mail-storage.h"
+#include "mail-storage-hooks.h"
+#include "mail-deliver.h"
+#include "lda-settings.h"
+#include "alertwall-user.h"
+#include "alertwall-delivery.h"
+
+#define ALERTWALL_LDA_USER_CONTEXT(obj) \
+	MODULE_CONTEXT(obj, alertwall_lda_user_module)
+
+struct alertwall_lda_user {
+	union mail_user_module_context module_ctx;
+
+	bool delivering;
+	bool quota_full_tempfail;
+	const char *mailbox;
+	const char *message_id;
+	const char *headers;
+};
+
+const char *alertwall_lda_plugin_version = DOVECOT_ABI_VERSION;
+const char *alertwall_lda_plugin_binary_dependency = "lda";
+const char *alertwall_lda_plugin_dependencies[] = { "alertwall_plugin", NULL };
+
+void alertwall_lda_plugin_init(struct module *module);
+void alertwall_lda_plugin_deinit(void);
+
+static MODULE_CONTEXT_DEFINE_INIT(alertwall_lda_user_module,
+				  &mail_user_module_register);
+static deliver_mail_func_t *next_deliver_mail;
+
+static const char *alertwall_lda_message_id(struct mail *mail, pool_t pool)
+{
+	const char *value;
+
+	if (mail_get_first_header(mail, "Message-ID", &value) <= 0)
+		return NULL;
+	return p_strdup(pool, value);
+}
+
+static int
+alertwall_lda_deliver_mail(struct mail_deliver_context *ctx,
+			   struct mail_storage **storage_r)
+{
+	struct alertwall_lda_user *luser =
+		ALERTWALL_LDA_USER_CONTEXT(ctx->rcpt_user);
+
+	if (luser != NULL && !luser->delivering) {
+		luser->delivering = TRUE;
+		luser->quota_full_tempfail = ctx->set->quota_full_tempfail;
+		luser->mailbox = p_strdup(ctx->rcpt_user->pool,
+					  ctx->rcpt_default_mailbox);
+		/* the source mail is freed before the outcome is known */
+		luser->message_id = alertwall_lda_message_id(ctx->src_mail,
+							    ctx->rcpt_user->pool);
+		luser->headers = p_strdup(ctx->rcpt_user->pool,
+			alertwall_mail_get_headers(ctx->src_mail,
+				ALERTWALL_DELIVERY_MAX_HEADERS_SIZE));
+		alertwall_user_delivery_begin(ctx->rcpt_user);
+	}
+	if (next_deliver_mail == NULL)
+		return 0;
+	return next_deliver_mail(ctx, storage_r);
+}
+
+static void alertwall_lda_user_deinit(struct mail_user *user)
+{
+	struct alertwall_lda_user *luser = ALERTWALL_LDA_USER_CONTEXT(user);
+	struct alertwall_delivery_outcome outcome;
+
+	if (luser->delivering) {
+		luser->delivering = FALSE;
+		i_zero(&outcome);
+		outcome.lda = TRUE;
+		outcome.quota_full_tempfail = luser->quota_full_tempfail;
+		outcome.mailbox = luser->mailbox;
+		outcome.message_id = luser->message_id;
+		outcome.headers = luser->headers;
+		alertwall_delivery_finish(user, &outcome);
+	}
+	luser->module_ctx.super.deinit(user);
+}
+
+static void alertwall_lda_mail_user_created(struct mail_user *user)
+{
+	struct mail_user_vfuncs *v = user->vlast;
+	struct alertwall_lda_user *luser;
+
+	if (!alertwall_user_is_active(user))
+		return;
+	luser = p_new(user->pool, struct alertwall_lda_user, 1);
+	luser->module_ctx.super = *v;
+	user->vlast = &luser->module_ctx.super;
+	v->deinit = alertwall_lda_user_deinit;
+	MODULE_CONTEXT_SET(user, alertwall_lda_user_module, luser);
+}
+
+static struct mail_storage_hooks alertwall_lda_hooks = {
+	.mail_user_created = alertwall_lda_mail_user_created,
+};
+
+void alertwall_lda_plugin_init(struct module *module)
+{
+	mail_storage_hooks_add(module, &alertwall_lda_hooks);
+	next_deliver_mail = mail_deliver_hook_set(alertwall_lda_deliver_mail);
+}
+
+void alertwall_lda_plugin_deinit(void)
+{
+	mail_deliver_hook_set(next_deliver_mail);
+	mail_storage_hooks_remove(&alertwall_lda_hooks);
+}

@@ -1,4 +1,32 @@
 #ifndef ALERTWALL_SPOOL_H
 #define ALERTWALL_SPOOL_H
 
+#include "alertwall-alert.h"
+
+/* alertwall-spool: the walls' outbox. Each alert mail (one per recipient)
+   is written to SPOOL/new/ with tmp+rename, then the alertwall-deliver
+   script service is nudged; it delivers the mails with dovecot-lda as
+   another process, so the failing session is never touched. Mails wait in
+   the spool until they are delivered, which is how no alert is lost. */
+
+struct alertwall_spool_settings {
+	const char *spool_dir;
+	/* the user whose walls get every alert */
+	const char *admin;
+	/* From: of alert mails, NULL for the default */
+	const char *from;
+	/* namespace hierarchy separator of the walls' folders */
+	char folder_sep;
+	/* script service socket, relative to base_dir unless absolute */
+	const char *notify_socket;
+	const char *base_dir;
+};
+
+/* Spool the alert's mails for everyone its scope tells. record_json is the
+   sidecar record, orig_headers the failed message's headers or NULL.
+   Returns the number of mails spooled, or -1 on error (logged). */
+int alertwall_spool_alert(const struct alertwall_spool_settings *set,
+			  const struct alertwall_alert *alert,
+			  const char *record_json, const char *orig_headers);
+
 #endif
