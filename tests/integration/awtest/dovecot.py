@@ -38,7 +38,10 @@ DOVECOT = os.environ.get("AW_DOVECOT", "/usr/sbin/dovecot")
 DOVEADM = os.environ.get("AW_DOVEADM", "/usr/bin/doveadm")
 DOVECONF = os.environ.get("AW_DOVECONF", "/usr/bin/doveconf")
 DOVECOT_LDA = os.environ.get("AW_DOVECOT_LDA", "/usr/lib/dovecot/dovecot-lda")
-MODULEDIR = os.environ.get("AW_MODULEDIR", "/usr/lib/dovecot/modules")
+DEFAULT_MODULEDIR = "/usr/lib/dovecot/modules"
+# another dir (a build tree) becomes mail_plugin_dir; doveadm modules are
+# still read from the installed DEFAULT_MODULEDIR/doveadm
+MODULEDIR = os.environ.get("AW_MODULEDIR", DEFAULT_MODULEDIR)
 
 PASSWORD = "pass"
 MAIL_USER = "vmail"
@@ -364,10 +367,11 @@ class PrivateDovecot:
             open(path, "a").close()
             os.chmod(path, 0o666)
         os.chmod(self.log_dir, 0o755)
-        for d in (self.alertwall_dir, self.alertwall_spool):
-            os.makedirs(d, exist_ok=True)
-            os.chown(d, self.uid, self.gid)
-            os.chmod(d, 0o770)
+        # as an admin would set it up for one vmail uid; the log and the
+        # spool inside are created by alertwall itself
+        os.makedirs(self.alertwall_dir, exist_ok=True)
+        os.chown(self.alertwall_dir, self.uid, self.gid)
+        os.chmod(self.alertwall_dir, 0o770)
         for user in self.users:
             self._make_home(user)
         self.write_users()
@@ -433,7 +437,7 @@ hostname = mx.example.test
 mail_location = maildir:~/Maildir
 mail_plugins = quota
 mail_debug = %(mail_debug)s
-
+%(plugin_dir)s
 namespace inbox {
   inbox = yes
   separator = /
@@ -486,6 +490,8 @@ plugin {
             "info_log_path": self.info_log_path, "uid": self.uid,
             "gid": self.gid, "users": self.users_file,
             "mail_debug": "yes" if self.mail_debug else "no",
+            "plugin_dir": ("mail_plugin_dir = %s\n" % MODULEDIR
+                           if MODULEDIR != DEFAULT_MODULEDIR else ""),
             "imap": self.imap_port, "pop3": self.pop3_port,
             "lmtp": self.lmtp_port})
         if self.alertwall:
@@ -899,6 +905,69 @@ plugin {
                 return f.read().replace(b"\0", b" ").decode().strip()
         except OSError:
             return ""
+
+    def instance_pids(self):
+        """All live processes of this instance except the master."""
+        if self.master_pid is None:
+            return []
+        pids = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            # fields: state ppid pgrp session ...
+            if (int(fields[3]) == self.master_pid and
+                    int(entry) != self.master_pid and fields[0] != "Z"):
+                pids.append(int(entry))
+        return sorted(pids)
+
+    def connection_pids(self, sock, executable=None):
+        """Processes of this instance holding the server end of our client
+        TCP socket sock (e.g. imaplib's imap.sock), optionally only those
+        whose binary is named executable."""
+        client = sock.getsockname()
+        server = sock.getpeername()
+        inode = None
+        with open("/proc/net/tcp") as f:
+            next(f)
+            for line in f:
+                parts = line.split()
+                lport = int(parts[1].split(":")[1], 16)
+                rport = int(parts[2].split(":")[1], 16)
+                if lport == server[1] and rport == client[1]:
+                    inode = parts[9]
+                    break
+        if inode is None or inode == "0":
+            return []
+        target = "socket:[%s]" % inode
+        pids = []
+        for pid in self.instance_pids():
+            try:
+                if executable is not None and os.path.basename(
+                        os.readlink("/proc/%d/exe" % pid)) != executable:
+                    continue
+                fds = os.listdir("/proc/%d/fd" % pid)
+                if any(os.readlink("/proc/%d/fd/%s" % (pid, fd)) == target
+                       for fd in fds):
+                    pids.append(pid)
+            except OSError:
+                continue
+        return pids
+
+    def connection_pid(self, sock, executable, timeout=5.0):
+        """The one process of binary executable serving client socket sock
+        (waits for a login process to hand the connection over)."""
+        pids = self.wait_for(lambda: self.connection_pids(sock, executable),
+                             timeout, "no %s process holds the server end "
+                             "of %r" % (executable, sock))
+        if len(pids) != 1:
+            raise DovecotError("several %s processes hold one connection: "
+                               "%r" % (executable, pids))
+        return pids[0]
 
     @staticmethod
     def mapped_files(pid):
