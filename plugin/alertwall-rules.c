@@ -510,7 +510,7 @@ rules_parse_bool(struct rules_load_context *ctx, yaml_node_t *node,
 		*value_r = FALSE;
 		return 0;
 	}
-	rules_error(ctx, node, "invalid %s '%s' (expected yes or no)",
+	rules_error(ctx, node, "'%s' must be yes or no, not '%s'",
 		    key, rules_quote(value));
 	return -1;
 }

@@ -128,7 +128,7 @@ static const struct {
 	{ HEAD RULE("A") "    match:\n      errno: [ENOSPC, ENOSPACE]\n",
 	  9, 23, "unknown errno name 'ENOSPACE'" },
 	{ "version: 1\ngenerate: {info: maybe}\nrules: []\n", 2, 18,
-	  "invalid info 'maybe' (expected yes or no)" },
+	  "'info' must be yes or no, not 'maybe'" },
 	{ HEAD "  - code: lower_case\n", 3, 11,
 	  "invalid code 'lower_case' (use upper case letters" },
 	{ "version: 1\nprofiles:\n  - name: \"a b\"\n    match: {domain: x}\n"
@@ -288,7 +288,7 @@ static const struct {
 	  4, 12, "profile 'a' has an empty match" },
 	{ "version: 1\nprofiles:\n  - name: a\n    match: {domain: x}\n"
 	  "    notify_mailbox_owners: sometimes\nrules: []\n", 5, 28,
-	  "invalid notify_mailbox_owners 'sometimes' (expected yes or no)" },
+	  "'notify_mailbox_owners' must be yes or no, not 'sometimes'" },
 };
 
 START_TEST(test_rules_errors)
