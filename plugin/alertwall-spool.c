@@ -5,6 +5,7 @@
    alertwall-deliver service. Called by the engine for every raised alert. */
 
 #include "lib.h"
+#include "array.h"
 #include "str.h"
 #include "net.h"
 #include "ioloop.h"
@@ -14,6 +15,7 @@
 #include "alertwall-report.h"
 #include "alertwall-spool.h"
 
+#include <stdio.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <sys/stat.h>
