@@ -504,6 +504,12 @@ plugin {
             settings.update(self.plugin)
             c.append("\n!include_try %s\n" % os.path.join(
                 SRCDIR, "conf.d", "90-alertwall.conf"))
+            # the deliver service must use this instance's config
+            c.append("service alertwall-deliver {\n"
+                     "  executable = script %s -c %s\n}\n" % (
+                         os.environ.get("AW_DELIVER",
+                                        "/usr/lib/dovecot/alertwall-deliver"),
+                         self.conf))
         else:
             settings = dict(self.plugin)
         if settings:
