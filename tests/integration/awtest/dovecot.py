@@ -646,6 +646,12 @@ plugin {
         try:
             self.stop()
         finally:
+            # undo what faults did outside the tree (mounts) before rmtree
+            for fn in reversed(getattr(self, "_cleanups", [])):
+                try:
+                    fn()
+                except Exception as e:
+                    print("awtest: cleanup failed: %s" % e, file=sys.stderr)
             with _live_lock:
                 _live.discard(self)
             keep = os.environ.get("AW_KEEP", "")
@@ -653,6 +659,12 @@ plugin {
                 print("awtest: kept %s" % self.root, file=sys.stderr)
             else:
                 shutil.rmtree(self.root, ignore_errors=True)
+
+    def add_cleanup(self, fn):
+        """Run fn() when the instance is closed, before its tree goes."""
+        if not hasattr(self, "_cleanups"):
+            self._cleanups = []
+        self._cleanups.append(fn)
 
     def reload(self, timeout=10.0, **changes):
         """Rewrite the config (applying changes to users/plugin/extra_conf/

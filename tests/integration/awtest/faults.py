@@ -1,0 +1,137 @@
+"""Real faults for a PrivateDovecot: each injector breaks one user's mail
+storage the way production breaks it, and returns a function that heals it.
+
+Used by the integration tests and by tools/demo. Everything happens under the
+instance's own temp root; nothing here touches the system's Dovecot.
+"""
+
+import fcntl
+import os
+import subprocess
+
+from . import mime
+
+# plugin {} settings the faults need; pass as PrivateDovecot(plugin=...)
+PLUGIN_SETTINGS = {
+    # a message over this size is refused (quota plugin)
+    "quota_max_mail_size": "64k",
+}
+# config the faults need; pass as PrivateDovecot(extra_conf=...)
+EXTRA_CONF = """\
+# short lock waits so a held lock fails within the test's patience
+mail_max_lock_timeout = 2s
+"""
+
+
+def _deliver_ok(dc, user):
+    """Deliver one message so the user's Maildir and indexes exist."""
+    msg = mime.make_message(subject="setup", to="%s@example.test" % user)
+    replies = dc.lmtp_send([user], msg)
+    if replies[user].code != 250:
+        raise AssertionError("setup delivery to %s failed: %r" %
+                             (user, replies[user]))
+
+
+def quota_full(dc, user, limit="10K"):
+    """Give the user a tiny storage quota; a larger message then fails."""
+    fields = dict(dc.users.get(user, {}))
+    old = dict(fields)
+    fields["quota_rule"] = "*:storage=%s" % limit
+    dc.add_user(user, **fields)
+
+    def heal():
+        dc.add_user(user, **old)
+    return heal
+
+
+def unreadable_maildir(dc, user):
+    """chmod 000 the user's Maildir: every open fails with EACCES."""
+    _deliver_ok(dc, user)
+    path = dc.user_maildir(user)
+    mode = os.stat(path).st_mode & 0o7777
+    os.chmod(path, 0)
+
+    def heal():
+        os.chmod(path, mode)
+    return heal
+
+
+def corrupt_index(dc, user):
+    """Overwrite the header of the user's INBOX dovecot.index with junk.
+    Dovecot logs "Corrupted index file" at the next open and rebuilds."""
+    _deliver_ok(dc, user)
+    imap = dc.imap_login(user)
+    try:
+        imap.select("INBOX")
+        imap.noop()
+    finally:
+        imap.logout()
+    path = os.path.join(dc.user_maildir(user), "dovecot.index")
+    if not os.path.exists(path):
+        # small mailboxes keep everything in the log: force the index file
+        dc.doveadm(["force-resync", "-u", user, "INBOX"], check=True)
+        dc.doveadm(["index", "-u", user, "INBOX"], check=False)
+    if not os.path.exists(path):
+        raise AssertionError("%s was not created" % path)
+    with open(path, "r+b") as f:
+        f.seek(0)
+        # a valid major version but an impossible header size
+        f.write(bytes([7, 3, 0xff, 0xff]) + b"\xde\xad\xbe\xef" * 16)
+
+    def heal():
+        pass  # Dovecot rebuilds the index itself
+    return heal
+
+
+def held_lock(dc, user):
+    """Hold an fcntl write lock on the user's INBOX transaction log, as a
+    stuck process would; Dovecot times out waiting for it."""
+    _deliver_ok(dc, user)
+    path = os.path.join(dc.user_maildir(user), "dovecot.index.log")
+    fd = os.open(path, os.O_RDWR)
+    fcntl.lockf(fd, fcntl.LOCK_EX)
+
+    def heal():
+        fcntl.lockf(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    return heal
+
+
+def tiny_tmpfs(dc, user, size="256k"):
+    """Mount a tiny tmpfs as the user's home and fill it: the next
+    delivery fails with ENOSPC."""
+    home = dc.user_home(user)
+    subprocess.run(["mount", "-t", "tmpfs", "-o",
+                    "size=%s,mode=0700,uid=%d,gid=%d" % (size, dc.uid, dc.gid),
+                    "alertwall-test", home], check=True)
+    _deliver_ok(dc, user)
+    filler = os.path.join(home, "filler")
+    with open(filler, "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 4096)
+                f.flush()
+        except OSError:
+            pass
+    os.chown(filler, dc.uid, dc.gid)
+
+    def heal():
+        try:
+            os.unlink(filler)
+        finally:
+            pass
+    dc.add_cleanup(lambda: subprocess.run(["umount", "-l", home],
+                                          check=False))
+    return heal
+
+
+def bad_userdb(dc, user):
+    """Give the user a userdb uid Dovecot refuses: user init fails."""
+    fields = dict(dc.users.get(user, {}))
+    old = dict(fields)
+    fields["uid"] = "1"
+    dc.add_user(user, **fields)
+
+    def heal():
+        dc.add_user(user, **old)
+    return heal
