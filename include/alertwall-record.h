@@ -22,7 +22,8 @@
 /* Append the alert's record line, terminated by "\n", to dest. Untrusted
    fields are cut (text first, then summary, mailbox, message_id, ...) so
    that the line is at most ALERTWALL_RECORD_MAX_SIZE bytes; a cut field
-   ends in ALERTWALL_JSON_TRUNCATED_MARKER. */
+   ends in ALERTWALL_JSON_TRUNCATED_MARKER. Temporaries come from the
+   caller's data stack frame (dest may be a t_ string). */
 void alertwall_record_render(const struct alertwall_alert *alert,
 			     string_t *dest);
 

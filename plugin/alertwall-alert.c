@@ -105,7 +105,7 @@ void alertwall_alert_init(struct alertwall_alert *alert_r, pool_t pool,
 	alert_r->scope = class->scope;
 	alert_r->action = class->action;
 
-	T_BEGIN {
+	if (class->summary_template != NULL) T_BEGIN {
 		str = t_str_new(128);
 		alertwall_classification_summary(class, failure, profile_name,
 						 str);

@@ -199,35 +199,34 @@ static void record_shrink(struct record_field fields[RECORD_FIELD_COUNT],
 void alertwall_record_render(const struct alertwall_alert *alert,
 			     string_t *dest)
 {
+	struct record_field fields[RECORD_FIELD_COUNT];
 	size_t start = str_len(dest);
+	unsigned int i;
 
-	T_BEGIN {
-		struct record_field fields[RECORD_FIELD_COUNT];
-		unsigned int i;
+	/* no data stack frame here: dest may be a t_ string of the
+	   caller's frame, and growing it inside a new frame is not allowed */
+	memset(fields, 0, sizeof(fields));
+	record_fields_fill(alert, fields);
+	record_shrink(fields, record_measure(fields));
 
-		memset(fields, 0, sizeof(fields));
-		record_fields_fill(alert, fields);
-		record_shrink(fields, record_measure(fields));
+	str_append_c(dest, '{');
+	for (i = 0; i < RECORD_FIELD_COUNT; i++) {
+		const struct record_field *field = &fields[i];
 
-		str_append_c(dest, '{');
-		for (i = 0; i < RECORD_FIELD_COUNT; i++) {
-			const struct record_field *field = &fields[i];
-
-			if (i > 0)
-				str_append_c(dest, ',');
-			str_printfa(dest, "\"%s\":", record_field_names[i]);
-			if (field->json != NULL)
-				str_append(dest, field->json);
-			else if (field->value == NULL)
-				str_append(dest, "null");
-			else if (field->cap == SIZE_MAX)
-				alertwall_json_append_string(dest, field->value);
-			else {
-				(void)alertwall_json_append_string_max(
-					dest, field->value, field->cap);
-			}
+		if (i > 0)
+			str_append_c(dest, ',');
+		str_printfa(dest, "\"%s\":", record_field_names[i]);
+		if (field->json != NULL)
+			str_append(dest, field->json);
+		else if (field->value == NULL)
+			str_append(dest, "null");
+		else if (field->cap == SIZE_MAX)
+			alertwall_json_append_string(dest, field->value);
+		else {
+			(void)alertwall_json_append_string_max(
+				dest, field->value, field->cap);
 		}
-		str_append(dest, "}\n");
-	} T_END;
+	}
+	str_append(dest, "}\n");
 	i_assert(str_len(dest) - start <= ALERTWALL_RECORD_MAX_SIZE);
 }
