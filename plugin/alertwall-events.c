@@ -44,6 +44,8 @@ static bool
 alertwall_event_source(struct event *event, const char *text,
 		       enum alertwall_source *source_r)
 {
+	const char *lower;
+
 	if (alertwall_event_has_category(event, "mail-cache")) {
 		*source_r = ALERTWALL_SOURCE_CACHE;
 		return TRUE;
@@ -61,10 +63,20 @@ alertwall_event_source(struct event *event, const char *text,
 		*source_r = ALERTWALL_SOURCE_OTHER;
 		return TRUE;
 	}
-	if (strstr(text, "userdb") != NULL || strstr(text, "passdb") != NULL ||
-	    strstr(text, "Failed to initialize user") != NULL ||
-	    strstr(text, "user lookup") != NULL) {
+	lower = t_str_lcase(text);
+	if (strstr(lower, "userdb") != NULL ||
+	    strstr(lower, "passdb") != NULL ||
+	    strstr(lower, "failed to initialize user") != NULL ||
+	    strstr(lower, "failed to lookup user") != NULL ||
+	    strstr(lower, "lookup failed") != NULL) {
 		*source_r = ALERTWALL_SOURCE_AUTH;
+		return TRUE;
+	}
+	/* backends that only log: dict, quota backends, sieve */
+	if (strstr(lower, "dict") != NULL ||
+	    strstr(lower, "quota") != NULL ||
+	    strstr(lower, "sieve") != NULL) {
+		*source_r = ALERTWALL_SOURCE_OTHER;
 		return TRUE;
 	}
 	return FALSE;
