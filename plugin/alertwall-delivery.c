@@ -78,18 +78,9 @@ void alertwall_delivery_finish(struct mail_user *user,
 	have_held = alertwall_user_delivery_end(user, &held, &saved);
 	if (outcome->lda ? saved || !have_held :
 	    outcome->smtp_code / 100 == 2) {
-		/* delivered; a failure on the way (e.g. the folder failed and
-		   INBOX took the mail) is still worth its own alert */
-		if (!have_held)
-			return;
-		T_BEGIN {
-			alertwall_failure_init(&failure, held.source);
-			failure.mail_error = held.mail_error;
-			failure.errno_value = held.errno_value;
-			failure.text = held.text;
-			failure.mailbox = held.mailbox;
-			alertwall_user_raise(user, &failure, NULL);
-		} T_END;
+		/* delivered: what failed on the way was healed by Dovecot
+		   itself (a missing INBOX created, a folder falling back to
+		   INBOX), so it is nobody's problem */
 		return;
 	}
 

@@ -30,7 +30,7 @@ struct alertwall_lda_user {
 };
 
 const char *alertwall_lda_plugin_version = DOVECOT_ABI_VERSION;
-const char *alertwall_lda_plugin_binary_dependency = "lda";
+const char alertwall_lda_plugin_binary_dependency[] = "lda";
 const char *alertwall_lda_plugin_dependencies[] = { "alertwall_plugin", NULL };
 
 void alertwall_lda_plugin_init(struct module *module);

@@ -26,7 +26,7 @@ struct alertwall_lmtp_client {
 };
 
 const char *alertwall_lmtp_plugin_version = DOVECOT_ABI_VERSION;
-const char *alertwall_lmtp_plugin_binary_dependency = "lmtp";
+const char alertwall_lmtp_plugin_binary_dependency[] = "lmtp";
 const char *alertwall_lmtp_plugin_dependencies[] = { "alertwall_plugin", NULL };
 
 void alertwall_lmtp_plugin_init(struct module *module);

@@ -13,6 +13,7 @@
 #include "time-util.h"
 #include "module-context.h"
 #include "master-service.h"
+#include "mail-error.h"
 #include "mail-user.h"
 #include "mail-namespace.h"
 #include "mail-storage-hooks.h"
@@ -221,6 +222,7 @@ alertwall_raise_with(struct alertwall_user *auser, struct mail_user *user,
 	struct alertwall_failure failure = *failure_in;
 	struct alertwall_alert alert;
 	string_t *record;
+	pool_t pool;
 
 	alertwall_failure_fill(&failure, user);
 	rules = alertwall_rules_lookup(rules_path);
@@ -230,7 +232,9 @@ alertwall_raise_with(struct alertwall_user *auser, struct mail_user *user,
 	if (!class.generate)
 		return;
 
-	alertwall_alert_init(&alert, pool_datastack_create(), &failure,
+	/* not the data stack: the renderers open frames of their own */
+	pool = pool_alloconly_create("alertwall alert", 1024);
+	alertwall_alert_init(&alert, pool, &failure,
 			     &class, profile, alertwall_now_usecs());
 	record = t_str_new(1024);
 	alertwall_record_render(&alert, record);
@@ -239,9 +243,11 @@ alertwall_raise_with(struct alertwall_user *auser, struct mail_user *user,
 	(void)alertwall_sidecar_write(alertwall_sidecar_get(log_path),
 				      str_c(record), str_len(record));
 	alertwall_events_log_alert(&alert);
-	if (auser != NULL && auser->mute)
-		return;
-	alertwall_spool_alert(spool_set, &alert, str_c(record), orig_headers);
+	if (auser == NULL || !auser->mute) {
+		(void)alertwall_spool_alert(spool_set, &alert, str_c(record),
+					    orig_headers);
+	}
+	pool_unref(&pool);
 }
 
 void alertwall_user_raise(struct mail_user *user,
@@ -350,8 +356,10 @@ bool alertwall_user_hold_failure(struct mail_user *user,
 
 	if (auser == NULL || !auser->delivering)
 		return FALSE;
-	/* the first failure is the cause; later ones are its echoes */
-	if (!auser->held) {
+	/* the first failure is the cause and later ones its echoes, except
+	   that a missing mailbox is created by the delivery itself */
+	if (!auser->held ||
+	    auser->held_failure.mail_error == MAIL_ERROR_NOTFOUND) {
 		auser->held = TRUE;
 		auser->held_failure.source = failure->source;
 		auser->held_failure.mail_error = failure->mail_error;
@@ -377,23 +385,32 @@ static void alertwall_user_deinit(struct mail_user *user)
 	auser->module_ctx.super.deinit(user);
 }
 
-static char alertwall_user_folder_sep(struct mail_user *user)
+static char alertwall_folder_sep(struct mail_namespace *namespaces)
 {
 	struct mail_namespace *ns;
 
-	ns = mail_namespace_find_inbox(user->namespaces);
-	return ns == NULL ? '/' : mail_namespace_get_sep(ns);
+	/* not mail_namespace_find_inbox(): it asserts that an inbox exists,
+	   and internal users (lmtp's raw storage) have none */
+	for (ns = namespaces; ns != NULL; ns = ns->next) {
+		if ((ns->flags & NAMESPACE_FLAG_INBOX_USER) != 0)
+			return mail_namespace_get_sep(ns);
+	}
+	return '/';
 }
 
 static void alertwall_mail_namespaces_created(struct mail_namespace *namespaces)
 {
-	struct mail_user *user = namespaces->user;
-	struct alertwall_user *auser = ALERTWALL_USER_CONTEXT(user);
+	struct mail_user *user;
+	struct alertwall_user *auser;
 
+	if (namespaces == NULL)
+		return;
+	user = namespaces->user;
+	auser = ALERTWALL_USER_CONTEXT(user);
 	/* the walls use the same separator as the user's namespace; the
 	   admin's namespaces come from the same configuration */
 	if (auser != NULL)
-		auser->spool_set.folder_sep = alertwall_user_folder_sep(user);
+		auser->spool_set.folder_sep = alertwall_folder_sep(namespaces);
 }
 
 static void alertwall_mail_user_created(struct mail_user *user)

@@ -17,7 +17,7 @@ from awtest import faults, mime  # noqa: E402
 from awtest.dovecot import PrivateDovecot  # noqa: E402
 
 USERS = {
-    "alice": {},     # quota full
+    "alice": {"quota_rule": "*:storage=10K"},  # quota full
     "bob": {},       # unreadable mailbox directory
     "carol": {},     # corrupted index
     "dave": {},      # message over the size limit
@@ -46,14 +46,12 @@ def main():
                         plugin=faults.PLUGIN_SETTINGS,
                         extra_conf=faults.EXTRA_CONF, name="awdemo")
     with dc:
-        dc.start()
         print("private Dovecot in %s (imap 127.0.0.1:%d, lmtp 127.0.0.1:%d)"
               % (dc.root, dc.imap_port, dc.lmtp_port))
         print(dc.doveadm(["alertwall", "rules", "check"]).stdout.strip())
 
         show("injecting real failures")
         deliver(dc, "frank")
-        faults.quota_full(dc, "alice")
         deliver(dc, "alice", size=40 * 1024, subject="too big for the quota")
         faults.unreadable_maildir(dc, "bob")
         deliver(dc, "bob")
@@ -63,7 +61,7 @@ def main():
         imap.logout()
         deliver(dc, "dave", size=200 * 1024, subject="over the size limit")
         faults.tiny_tmpfs(dc, "erin")
-        deliver(dc, "erin", size=64 * 1024, subject="disk is full")
+        deliver(dc, "erin", size=16 * 1024, subject="disk is full")
 
         show("sidecar log %s" % dc.alertwall_log)
         records = dc.sidecar_records()
