@@ -68,16 +68,14 @@ def corrupt_index(dc, user):
         imap.logout()
     maildir = dc.user_maildir(user)
     path = os.path.join(maildir, "dovecot.index")
-    if os.path.exists(path):
-        junk = bytes([7, 3, 0xff, 0xff]) + b"\xde\xad\xbe\xef" * 16
-    else:
+    if not os.path.exists(path):
         # small mailboxes keep everything in the transaction log
         path = os.path.join(maildir, "dovecot.index.log")
-        # a valid version but an impossible header size
-        junk = bytes([1, 3, 0xff, 0xff]) + b"\xde\xad\xbe\xef" * 8
+    # keep the version bytes (else Dovecot just rebuilds quietly) and make
+    # the header size impossible
     with open(path, "r+b") as f:
-        f.seek(0)
-        f.write(junk)
+        f.seek(2)
+        f.write(b"\xff\xff")
 
     def heal():
         pass  # Dovecot rebuilds the index itself
