@@ -1,0 +1,141 @@
+"""Real faults on a real Dovecot end up as scoped alerts: in the sidecar log,
+in the admin's walls read over IMAP, and for mailbox-level alerts in the
+owner's own Alerts folder; the mail itself is deferred or refused, never
+lost."""
+
+import unittest
+
+from awtest import faults, mime
+from awtest.dovecot import DovecotTestCase, PrivateDovecot
+
+USERS = {
+    "alice": {"quota_rule": "*:storage=10K"},
+    "bob": {},
+    "dave": {},
+    "erin": {},
+    "frank": {},
+    "admin": {},
+}
+
+# alert delivery waits for the deliver service: the issue allows 5 s
+WALL_TIMEOUT = 10.0
+
+
+class WallsTest(DovecotTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dc = PrivateDovecot(users=USERS, alertwall=True,
+                                plugin=faults.PLUGIN_SETTINGS,
+                                extra_conf=faults.EXTRA_CONF, name="awwalls")
+        cls.dc.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dc.close()
+
+    def deliver(self, user, size=None):
+        msg = mime.make_message(to="%s@example.test" % user, size=size,
+                                subject="wall test for %s" % user)
+        return mime.message_id(msg), self.dc.lmtp_send([user], msg)[user]
+
+    def record_for(self, user, message_id):
+        recs = [r for r in self.dc.sidecar_records()
+                if r.get("user") == user and r.get("source") == "delivery"]
+        self.assertEqual(len(recs), 1, "delivery records for %s: %r"
+                         % (user, recs))
+        rec = recs[0]
+        self.assertEqual(rec["message_id"], message_id)
+        self.assertEqual(rec["event"], "raised")
+        self.assertEqual(rec["mailbox"], "INBOX")
+        self.assertEqual(rec["service"], "lmtp")
+        return rec
+
+    def wall_mail(self, user, folder, alert_id):
+        found = []
+
+        def look():
+            try:
+                msgs = self.dc.imap_fetch_all(user, folder)
+            except Exception:
+                return False  # the folder is created by the first alert
+            found[:] = [m for m in msgs
+                        if mime.header(m, "X-Alertwall-Id") == alert_id]
+            return found
+        self.dc.wait_for(look, timeout=WALL_TIMEOUT,
+                         message="alert %s in %s's %s" % (alert_id, user,
+                                                          folder))
+        self.assertEqual(len(found), 1, "exactly one copy")
+        msg = mime.parse(found[0])
+        self.assertEqual(msg["Auto-Submitted"], "auto-generated")
+        self.assertEqual(msg.get_content_type(), "multipart/report")
+        return msg
+
+    def assert_not_stored(self, user, message_id):
+        for raw in self.dc.imap_fetch_all(user, "INBOX"):
+            self.assertNotEqual(mime.header(raw, "Message-ID"), message_id,
+                                "deferred mail must not be stored")
+
+    def test_quota_full_is_transient_mailbox_level(self):
+        message_id, reply = self.deliver("alice", size=40 * 1024)
+        self.assertEqual((reply.code, reply.enhanced_status), (552, "5.2.2"))
+        rec = self.record_for("alice", message_id)
+        self.assertEqual(rec["code"], "MAILBOX_QUOTA_EXCEEDED")
+        self.assertEqual((rec["nature"], rec["scope"], rec["level"]),
+                         ("transient", "mailbox", "warning"))
+        self.assertEqual(rec["smtp"], "552 5.2.2")
+        msg = self.wall_mail("admin", "Alerts/Warnings", rec["id"])
+        self.assertIn("MAILBOX_QUOTA_EXCEEDED", msg["Subject"])
+        # mailbox-level: the owner is told in their own Alerts folder
+        self.wall_mail("alice", "Alerts/Warnings", rec["id"])
+        self.assert_not_stored("alice", message_id)
+
+    def test_unreadable_maildir_is_permanent(self):
+        faults.unreadable_maildir(self.dc, "bob")
+        message_id, reply = self.deliver("bob")
+        self.assertEqual(reply.code // 100, 4, "deferred, not lost")
+        rec = self.record_for("bob", message_id)
+        self.assertEqual(rec["code"], "PERMISSION_DENIED")
+        self.assertEqual((rec["nature"], rec["scope"], rec["errno"]),
+                         ("permanent", "mailbox", "EACCES"))
+        msg = self.wall_mail("admin", "Alerts/Errors", rec["id"])
+        self.assertIn("PERMISSION_DENIED", msg["Subject"])
+
+    def test_too_large_is_permanent_email_level_with_headers_only(self):
+        message_id, reply = self.deliver("dave", size=200 * 1024)
+        self.assertEqual(reply.code, 451)
+        rec = self.record_for("dave", message_id)
+        self.assertEqual(rec["code"], "MESSAGE_TOO_LARGE")
+        self.assertEqual((rec["nature"], rec["scope"]),
+                         ("permanent", "email"))
+        msg = self.wall_mail("admin", "Alerts/Errors", rec["id"])
+        headers = mime.part_of_type(msg, "text/rfc822-headers")
+        self.assertIsNotNone(headers, "email-level alert has the headers")
+        text = headers.get_payload(decode=True).decode("utf-8", "replace")
+        self.assertIn(message_id, text)
+        self.assertNotIn("x" * 78, text, "never the body")
+        actions = [b["action"] for b in mime.report_fields(msg)
+                   if "action" in b]
+        self.assertEqual(actions, ["failed"], "permanent: Action failed")
+        # email-level: only the admin, not the owner
+        self.assertEqual(self.dc.imap_fetch_all("dave", "INBOX"), [])
+
+    def test_enospc_is_profile_level(self):
+        faults.tiny_tmpfs(self.dc, "erin")
+        message_id, reply = self.deliver("erin", size=16 * 1024)
+        self.assertEqual(reply.code // 100, 4)
+        rec = self.record_for("erin", message_id)
+        self.assertEqual(rec["code"], "STORAGE_DISK_FULL")
+        self.assertEqual((rec["scope"], rec["errno"], rec["profile"]),
+                         ("profile", "ENOSPC", "default"))
+        self.wall_mail("admin", "Alerts/Warnings", rec["id"])
+
+    def test_healthy_delivery_raises_nothing(self):
+        message_id, reply = self.deliver("frank")
+        self.assertEqual(reply.code, 250)
+        self.assertEqual([r for r in self.dc.sidecar_records()
+                          if r.get("user") == "frank"], [])
+
+
+if __name__ == "__main__":
+    unittest.main()
