@@ -54,6 +54,10 @@ class HarnessTest(DovecotTestCase):
                         "message stored unchanged below the trace headers")
         self.assertEqual(dc.imap_fetch_all("bob"), [],
                          "bob's INBOX stays empty after the quota refusal")
+        replies = dc.lmtp_send("alice", mime.make_message(), unix=True)
+        self.assertEqual(replies["alice"][:2], (250, "2.0.0"),
+                         "delivery over the unix socket: %r" % (replies,))
+        self.assertEqual(len(dc.imap_fetch_all("alice")), 2)
         self.assertNoLogErrors(dc)
 
     def test_lda_delivery_pop3_and_folders(self):

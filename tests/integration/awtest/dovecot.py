@@ -146,8 +146,15 @@ class LMTPClient:
     """
 
     def __init__(self, host="127.0.0.1", port=24, timeout=30.0,
-                 lhlo="client.example.test"):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+                 lhlo="client.example.test", path=None):
+        if path is not None:
+            # a unix socket (Dovecot's lmtp listener in base_dir)
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(timeout)
+            self.sock.connect(path)
+        else:
+            self.sock = socket.create_connection((host, port),
+                                                 timeout=timeout)
         self.file = self.sock.makefile("rb")
         self.transcript = []
         self.greeting = self.read_reply()
@@ -835,14 +842,18 @@ plugin {
 
     # ---- protocols ----
 
-    def lmtp_connect(self, timeout=30.0):
-        """An open LMTPClient on the TCP listener (after LHLO)."""
+    def lmtp_connect(self, timeout=30.0, unix=False):
+        """An open LMTPClient (after LHLO) on the TCP listener, or with
+        unix=True on the unix socket base_dir/lmtp."""
+        if unix:
+            return LMTPClient(timeout=timeout, path=self.lmtp_socket)
         return LMTPClient("127.0.0.1", self.lmtp_port, timeout)
 
-    def lmtp_send(self, rcpts, msg_bytes, mail_from=DEFAULT_FROM):
+    def lmtp_send(self, rcpts, msg_bytes, mail_from=DEFAULT_FROM,
+                  unix=False):
         """Deliver one message over LMTP. Returns {rcpt: LMTPReply} with the
         per-recipient DATA reply (or the RCPT reply when refused)."""
-        with self.lmtp_connect() as c:
+        with self.lmtp_connect(unix=unix) as c:
             return c.send(rcpts, msg_bytes, mail_from)
 
     def imap_login(self, user, password=PASSWORD):
