@@ -116,8 +116,9 @@ class LoadTest(DovecotTestCase):
                                "imap process of alice")
         finally:
             imap.logout()
-        dc.wait_for(lambda: "Logged out" in dc.log_text(), 5,
-                    "imap logout not logged")
+        dc.wait_for(lambda: re.search(r"imap\(alice\).*Logged out",
+                                      dc.log_text()), 5,
+                    "imap logout of alice not logged")
 
     def test_pop3_maps_core_module(self):
         dc = self.dc
