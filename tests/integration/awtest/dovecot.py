@@ -118,8 +118,10 @@ def _cleanup_all():
 
 
 def _on_sigterm(signum, frame):
-    # turn SIGTERM into a normal exit so atexit kills the instances
-    sys.exit(128 + signum)
+    # as Ctrl-C: unittest stops the run on KeyboardInterrupt (it would
+    # record SystemExit as one test's error and go on); atexit then kills
+    # the instances
+    raise KeyboardInterrupt("SIGTERM")
 
 
 atexit.register(_cleanup_all)
