@@ -205,9 +205,19 @@ static void
 report_header_text(string_t *dest, const char *name, const char *value)
 {
 	string_t *encoded = t_str_new(256);
+	const char *clean;
 
-	message_header_encode(report_clean(value, REPORT_HEADER_VALUE_MAX,
-					   FALSE), encoded);
+	clean = report_clean(value, REPORT_HEADER_VALUE_MAX, FALSE);
+	if (strstr(clean, "=?") == NULL) {
+		/* only the words that need it */
+		message_header_encode(clean, encoded);
+	} else {
+		/* the word-wise encoder leaves "x/=?...?=" alone, which
+		   lenient decoders still decode: encode all of it */
+		message_header_encode_q((const unsigned char *)clean,
+					strlen(clean), encoded,
+					strlen(name) + 2);
+	}
 	report_header_raw(dest, name, str_c(encoded));
 }
 
