@@ -10,7 +10,7 @@
      text action summary
    time is RFC 3339 UTC with milliseconds ("2026-11-26T19:04:05.123Z"),
    uid a number, smtp "452 4.2.2" (code and enhanced status), errno and
-   mail_error names such as "ENOSPC" and "NOQUOTA" (an errno without a
+   mail_error names such as "ENOSPC" and "NOQUOTA" (a value without a
    name is its decimal number as a string). Unknown values are null.
    Pure: the sidecar writer and the alert mail renderer use it. */
 
