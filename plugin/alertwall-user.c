@@ -232,7 +232,8 @@ alertwall_raise_with(struct alertwall_user *auser, struct mail_user *user,
 	if (!class.generate)
 		return;
 
-	/* not the data stack: the renderers open frames of their own */
+	/* its own pool: the alert outlives the data stack frames that the
+	   sinks open while they write it */
 	pool = pool_alloconly_create("alertwall alert", 1024);
 	alertwall_alert_init(&alert, pool, &failure,
 			     &class, profile, alertwall_now_usecs());
