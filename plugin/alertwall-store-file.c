@@ -1,0 +1,357 @@
+/* Copyright (c) 2026 alertwall authors */
+
+/* alertwall-store-file: the embedded default state backend. Each key is one
+   small file, DIR/ab/abcdef... (the SHA-1 of the key), holding the key on
+   its first line and the value after it. An update holds an fcntl lock on
+   the file for its read-modify-write, so concurrent processes serialize
+   per object and never lose a count; the cost of an update does not grow
+   with the number of objects. Survives process exits and restarts. */
+
+#include "lib.h"
+#include "str.h"
+#include "hex-binary.h"
+#include "sha1.h"
+#include "strescape.h"
+#include "file-lock.h"
+#include "mkdir-parents.h"
+#include "read-full.h"
+#include "write-full.h"
+#include "alertwall-store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+/* how long an update waits for another process's lock before giving up:
+   alert state must never hold a delivery for long */
+#define ALERTWALL_STORE_LOCK_TIMEOUT_SECS 2
+/* state files are shared by the mail uids (see README: permissions) */
+#define ALERTWALL_STORE_FILE_MODE 0660
+#define ALERTWALL_STORE_DIR_MODE 0770
+/* values are small; a larger file is damage, not state */
+#define ALERTWALL_STORE_MAX_FILE_SIZE (64 * 1024)
+
+struct alertwall_store_file {
+	struct alertwall_store store;
+	char *dir;
+};
+
+static const char *
+alertwall_store_file_path(struct alertwall_store_file *fstore, const char *key,
+			  const char **subdir_r)
+{
+	unsigned char digest[SHA1_RESULTLEN];
+	const char *hex;
+
+	sha1_get_digest(key, strlen(key), digest);
+	hex = binary_to_hex(digest, sizeof(digest));
+	*subdir_r = t_strdup_printf("%s/%.2s", fstore->dir, hex);
+	return t_strdup_printf("%s/%s", *subdir_r, hex);
+}
+
+/* Read the whole file at fd. Returns 0 with the content, -1 on error. */
+static int
+alertwall_store_file_read(int fd, const char *path, string_t *content,
+			  const char **error_r)
+{
+	unsigned char buf[4096];
+	ssize_t ret;
+
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		*error_r = t_strdup_printf("lseek(%s) failed: %m", path);
+		return -1;
+	}
+	while ((ret = read(fd, buf, sizeof(buf))) > 0) {
+		str_append_data(content, buf, ret);
+		if (str_len(content) > ALERTWALL_STORE_MAX_FILE_SIZE) {
+			*error_r = t_strdup_printf("%s: larger than %u bytes",
+				path, ALERTWALL_STORE_MAX_FILE_SIZE);
+			return -1;
+		}
+	}
+	if (ret < 0) {
+		*error_r = t_strdup_printf("read(%s) failed: %m", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Split a file's content into its key line and value. Returns 1 when the
+   file holds key, 0 when it is empty, -1 when it holds another key (a
+   SHA-1 collision, or damage). */
+static int
+alertwall_store_file_parse(const char *content, const char *key,
+			   const char **value_r)
+{
+	const char *p;
+
+	if (*content == '\0')
+		return 0;
+	p = strchr(content, '\n');
+	if (p == NULL)
+		return -1;
+	if (strcmp(t_str_tabunescape(t_strdup_until(content, p)), key) != 0)
+		return -1;
+	*value_r = p + 1;
+	return 1;
+}
+
+static int
+alertwall_store_file_get(struct alertwall_store *store, const char *key,
+			 const char **value_r, const char **error_r)
+{
+	struct alertwall_store_file *fstore =
+		container_of(store, struct alertwall_store_file, store);
+	struct file_lock_settings lock_set = {
+		.lock_method = FILE_LOCK_METHOD_FCNTL,
+	};
+	struct file_lock *lock;
+	const char *subdir, *path, *lock_error;
+	string_t *content;
+	int fd, ret;
+
+	path = alertwall_store_file_path(fstore, key, &subdir);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd == -1) {
+		if (errno == ENOENT)
+			return 0;
+		*error_r = t_strdup_printf("open(%s) failed: %m", path);
+		return -1;
+	}
+	/* a shared lock so that a half-written value is never read */
+	ret = file_wait_lock(fd, path, F_RDLCK, &lock_set,
+			     ALERTWALL_STORE_LOCK_TIMEOUT_SECS, &lock, &lock_error);
+	if (ret <= 0) {
+		*error_r = ret < 0 ? lock_error :
+			t_strdup_printf("Timeout locking %s", path);
+		i_close_fd(&fd);
+		return -1;
+	}
+	content = t_str_new(256);
+	ret = alertwall_store_file_read(fd, path, content, error_r);
+	file_lock_free(&lock);
+	i_close_fd(&fd);
+	if (ret < 0)
+		return -1;
+	ret = alertwall_store_file_parse(str_c(content), key, value_r);
+	if (ret < 0) {
+		*error_r = t_strdup_printf("%s holds another key", path);
+		return -1;
+	}
+	return ret;
+}
+
+/* Open and lock the key's file, creating it. The lock is taken on the file
+   that is still linked at path: a file deleted by another process while
+   we waited for its lock is not used. */
+static int
+alertwall_store_file_lock(const char *path, const char *subdir, int *fd_r,
+			  struct file_lock **lock_r, const char **error_r)
+{
+	struct file_lock_settings lock_set = {
+		.lock_method = FILE_LOCK_METHOD_FCNTL,
+	};
+	struct stat st_fd, st_path;
+	const char *lock_error;
+	unsigned int tries;
+	int fd, ret;
+
+	for (tries = 0; tries < 10; tries++) {
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+			  ALERTWALL_STORE_FILE_MODE);
+		if (fd == -1 && errno == ENOENT) {
+			if (mkdir_parents(subdir, ALERTWALL_STORE_DIR_MODE) < 0 &&
+			    errno != EEXIST) {
+				*error_r = t_strdup_printf(
+					"mkdir(%s) failed: %m", subdir);
+				return -1;
+			}
+			continue;
+		}
+		if (fd == -1) {
+			*error_r = t_strdup_printf("open(%s) failed: %m", path);
+			return -1;
+		}
+		ret = file_wait_lock(fd, path, F_WRLCK, &lock_set,
+				     ALERTWALL_STORE_LOCK_TIMEOUT_SECS,
+				     lock_r, &lock_error);
+		if (ret <= 0) {
+			*error_r = ret < 0 ? lock_error :
+				t_strdup_printf("Timeout locking %s", path);
+			i_close_fd(&fd);
+			return -1;
+		}
+		if (fstat(fd, &st_fd) == 0 && stat(path, &st_path) == 0 &&
+		    st_fd.st_ino == st_path.st_ino &&
+		    st_fd.st_dev == st_path.st_dev) {
+			/* the umask must not hide the file from other uids */
+			(void)fchmod(fd, ALERTWALL_STORE_FILE_MODE);
+			*fd_r = fd;
+			return 0;
+		}
+		file_lock_free(lock_r);
+		i_close_fd(&fd);
+	}
+	*error_r = t_strdup_printf("%s keeps being replaced", path);
+	return -1;
+}
+
+static int
+alertwall_store_file_update(struct alertwall_store *store, const char *key,
+			    alertwall_store_update_func *func, void *context,
+			    const char **error_r)
+{
+	struct alertwall_store_file *fstore =
+		container_of(store, struct alertwall_store_file, store);
+	struct file_lock *lock;
+	const char *subdir, *path, *old_value = NULL;
+	string_t *content, *new_value;
+	int fd, ret = 0;
+
+	path = alertwall_store_file_path(fstore, key, &subdir);
+	if (alertwall_store_file_lock(path, subdir, &fd, &lock, error_r) < 0)
+		return -1;
+
+	content = t_str_new(256);
+	if (alertwall_store_file_read(fd, path, content, error_r) < 0)
+		ret = -1;
+	else if (alertwall_store_file_parse(str_c(content), key,
+					    &old_value) < 0) {
+		*error_r = t_strdup_printf("%s holds another key", path);
+		ret = -1;
+	}
+	new_value = t_str_new(256);
+	if (ret == 0 && func(old_value, new_value, context)) {
+		if (str_len(new_value) == 0) {
+			/* delete while still holding the lock: waiters see
+			   the unlinked file and reopen */
+			if (unlink(path) < 0 && errno != ENOENT) {
+				*error_r = t_strdup_printf("unlink(%s) failed: %m",
+							   path);
+				ret = -1;
+			}
+		} else {
+			str_truncate(content, 0);
+			str_append_tabescaped(content, key);
+			str_append_c(content, '\n');
+			str_append_str(content, new_value);
+			if (pwrite_full(fd, str_data(content), str_len(content), 0) < 0 ||
+			    ftruncate(fd, str_len(content)) < 0) {
+				*error_r = t_strdup_printf("write(%s) failed: %m",
+							   path);
+				ret = -1;
+			}
+		}
+	} else if (ret == 0 && old_value == NULL) {
+		/* nothing was written to the file this update created */
+		(void)unlink(path);
+	}
+	file_lock_free(&lock);
+	i_close_fd(&fd);
+	return ret;
+}
+
+static int
+alertwall_store_file_iterate_dir(struct alertwall_store_file *fstore,
+				 const char *subdir,
+				 alertwall_store_iter_func *func, void *context,
+				 bool *stop_r, const char **error_r)
+{
+	struct dirent *d;
+	const char *path, *key, *value, *p;
+	string_t *content;
+	DIR *dir;
+	int fd, ret = 0;
+
+	dir = opendir(subdir);
+	if (dir == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		*error_r = t_strdup_printf("opendir(%s) failed: %m", subdir);
+		return -1;
+	}
+	while (!*stop_r && (d = readdir(dir)) != NULL) {
+		if (d->d_name[0] == '.')
+			continue;
+		T_BEGIN {
+			path = t_strdup_printf("%s/%s", subdir, d->d_name);
+			content = t_str_new(256);
+			fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+			if (fd != -1 &&
+			    alertwall_store_file_read(fd, path, content,
+						      error_r) == 0 &&
+			    (p = strchr(str_c(content), '\n')) != NULL) {
+				key = t_str_tabunescape(
+					t_strdup_until(str_c(content), p));
+				value = p + 1;
+				if (!func(key, value, context))
+					*stop_r = TRUE;
+			}
+			if (fd != -1)
+				i_close_fd(&fd);
+		} T_END;
+	}
+	(void)fstore;
+	if (closedir(dir) < 0) {
+		*error_r = t_strdup_printf("closedir(%s) failed: %m", subdir);
+		ret = -1;
+	}
+	return ret;
+}
+
+static int
+alertwall_store_file_iterate(struct alertwall_store *store,
+			     alertwall_store_iter_func *func, void *context,
+			     const char **error_r)
+{
+	struct alertwall_store_file *fstore =
+		container_of(store, struct alertwall_store_file, store);
+	unsigned int i;
+	bool stop = FALSE;
+
+	for (i = 0; i < 256 && !stop; i++) {
+		const char *subdir = t_strdup_printf("%s/%02x", fstore->dir, i);
+
+		if (alertwall_store_file_iterate_dir(fstore, subdir, func,
+						     context, &stop,
+						     error_r) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void alertwall_store_file_deinit(struct alertwall_store *store)
+{
+	struct alertwall_store_file *fstore =
+		container_of(store, struct alertwall_store_file, store);
+
+	i_free(fstore->dir);
+	i_free(fstore->store.uri);
+	i_free(fstore);
+}
+
+static const struct alertwall_store_vfuncs alertwall_store_file_vfuncs = {
+	.deinit = alertwall_store_file_deinit,
+	.get = alertwall_store_file_get,
+	.update = alertwall_store_file_update,
+	.iterate = alertwall_store_file_iterate,
+};
+
+int alertwall_store_file_init(const char *dir, struct alertwall_store **store_r,
+			      const char **error_r)
+{
+	struct alertwall_store_file *fstore;
+
+	if (*dir != '/') {
+		*error_r = t_strdup_printf(
+			"file state store needs an absolute path, not '%s'", dir);
+		return -1;
+	}
+	fstore = i_new(struct alertwall_store_file, 1);
+	fstore->store.v = &alertwall_store_file_vfuncs;
+	fstore->store.uri = i_strconcat("file:", dir, NULL);
+	fstore->dir = i_strdup(dir);
+	*store_r = &fstore->store;
+	return 0;
+}
