@@ -148,6 +148,9 @@ static void cmd_alertwall_rules_test(struct doveadm_cmd_context *cctx)
 	alertwall_classification_summary(&class, &failure,
 		alertwall_profile_get_name(profile), summary);
 
+	/* doveadm only sets up a formatter for -f; without it printing
+	   would dereference a NULL context */
+	doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
 	doveadm_print_header_simple("rule");
 	doveadm_print_header_simple("code");
 	doveadm_print_header_simple("nature");
