@@ -80,7 +80,9 @@ void alertwall_delivery_finish(struct mail_user *user,
 	    outcome->smtp_code / 100 == 2) {
 		/* delivered: what failed on the way was healed by Dovecot
 		   itself (a missing INBOX created, a folder falling back to
-		   INBOX), so it is nobody's problem */
+		   INBOX), so it is nobody's problem; and the mailbox works,
+		   which may resolve its open alerts */
+		alertwall_user_success(user, TRUE);
 		return;
 	}
 

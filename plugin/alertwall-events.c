@@ -9,14 +9,10 @@
 #include "str-sanitize.h"
 #include "lib-event-private.h"
 #include "mail-user.h"
+#include "alertwall-engine.h"
 #include "alertwall-user.h"
 #include "alertwall-events.h"
 
-static struct event_category event_category_alertwall = {
-	.name = "alertwall",
-};
-
-static struct event *alertwall_event;
 /* our own log lines come back through the callback */
 static bool in_callback;
 
@@ -123,7 +119,7 @@ alertwall_event_callback(struct event *event, enum event_callback_type type,
 		return TRUE;
 	if (ctx->type != LOG_TYPE_ERROR && ctx->type != LOG_TYPE_WARNING)
 		return TRUE;
-	if (alertwall_event_has_category(event, event_category_alertwall.name))
+	if (alertwall_event_has_category(event, alertwall_event_category.name))
 		return TRUE;
 
 	in_callback = TRUE;
@@ -134,60 +130,12 @@ alertwall_event_callback(struct event *event, enum event_callback_type type,
 	return TRUE;
 }
 
-void alertwall_events_log_alert(const struct alertwall_alert *alert)
-{
-	const struct alertwall_failure *f = &alert->failure;
-	struct event_passthrough *e;
-	const char *line;
-
-	e = event_create_passthrough(alertwall_event)->
-		set_name("alertwall_alert")->
-		add_str("alert_id", alert->id)->
-		add_str("alert_event", alertwall_event_name(alert->event))->
-		add_str("code", alert->code)->
-		add_str("nature", alertwall_nature_name(alert->nature))->
-		add_str("level", alertwall_level_name(alert->level))->
-		add_str("scope", alertwall_scope_name(alert->scope))->
-		add_str("source", alertwall_source_name(f->source))->
-		add_str("profile", alert->profile)->
-		add_str("user", f->user)->
-		add_str("mailbox", f->mailbox);
-
-	line = t_strdup_printf("%s %s %s (user=%s mailbox=%s profile=%s id=%s): %s",
-			       alertwall_event_name(alert->event),
-			       alertwall_level_name(alert->level),
-			       alert->code,
-			       f->user == NULL ? "-" : f->user,
-			       f->mailbox == NULL ? "-" : str_sanitize(f->mailbox, 128),
-			       alert->profile == NULL ? "-" : alert->profile,
-			       alert->id,
-			       str_sanitize(alert->summary, 256));
-	in_callback = TRUE;
-	switch (alert->level) {
-	case ALERTWALL_LEVEL_INFO:
-	case ALERTWALL_LEVEL_COUNT:
-		e_info(e->event(), "%s", line);
-		break;
-	case ALERTWALL_LEVEL_WARNING:
-		e_warning(e->event(), "%s", line);
-		break;
-	case ALERTWALL_LEVEL_ERROR:
-		e_error(e->event(), "%s", line);
-		break;
-	}
-	in_callback = FALSE;
-}
-
 void alertwall_events_init(void)
 {
-	alertwall_event = event_create(NULL);
-	event_add_category(alertwall_event, &event_category_alertwall);
-	event_set_append_log_prefix(alertwall_event, "alertwall: ");
 	event_register_callback(alertwall_event_callback);
 }
 
 void alertwall_events_deinit(void)
 {
 	event_unregister_callback(alertwall_event_callback);
-	event_unref(&alertwall_event);
 }

@@ -55,7 +55,16 @@ alertwall_lda_deliver_mail(struct mail_deliver_context *ctx,
 {
 	struct alertwall_lda_user *luser =
 		ALERTWALL_LDA_USER_CONTEXT(ctx->rcpt_user);
+	const char *reason;
 
+	if (luser != NULL &&
+	    alertwall_user_is_suspended(ctx->rcpt_user, &reason)) {
+		/* dovecot-lda exits EX_TEMPFAIL: the MTA keeps the mail */
+		ctx->tempfail_error = p_strdup_printf(ctx->pool,
+			"Mailbox suspended by alertwall (%s); "
+			"it is retried after the admin enables it", reason);
+		return -1;
+	}
 	if (luser != NULL && !luser->delivering) {
 		luser->delivering = TRUE;
 		luser->quota_full_tempfail = ctx->set->quota_full_tempfail;

@@ -47,9 +47,17 @@ alertwall_lmtp_local_deliver(struct client *client,
 	struct mail_user *user = lldctx->rcpt_user;
 	struct alertwall_delivery_outcome outcome;
 	struct smtp_server_reply *reply;
-	const char *enh_code;
+	const char *enh_code, *reason;
 	int ret;
 
+	if (alertwall_user_is_suspended(user, &reason)) {
+		/* the seed's "processing of the mailbox stops": a temporary
+		   reply keeps the mail queued at the sender, nothing is lost */
+		smtp_server_recipient_reply(lrcpt->rcpt, 451, "4.2.1",
+			"Mailbox suspended by alertwall (%s); "
+			"it is retried after the admin enables it", reason);
+		return -1;
+	}
 	alertwall_user_delivery_begin(user);
 	ret = aclient->module_ctx.super.local_deliver(client, lrcpt, cmd,
 						       trans, lldctx);

@@ -124,6 +124,9 @@ alertwall_mailbox_sync_deinit(struct mailbox_sync_context *ctx,
 		alertwall_mailbox_failed(box, ALERTWALL_SOURCE_SYNC, NULL);
 		return -1;
 	}
+	/* outside deliveries a working sync is the mailbox's success */
+	if (!alertwall_user_is_delivering(box->storage->user))
+		alertwall_user_success(box->storage->user, FALSE);
 	return 0;
 }
 

@@ -35,6 +35,11 @@
 struct alertwall_store_file {
 	struct alertwall_store store;
 	char *dir;
+	/* root (doveadm) creates files as the store directory's owner, so
+	   the mail processes can still update them */
+	bool as_owner;
+	uid_t owner_uid;
+	gid_t owner_gid;
 };
 
 static const char *
@@ -145,8 +150,20 @@ alertwall_store_file_get(struct alertwall_store *store, const char *key,
 /* Open and lock the key's file, creating it. The lock is taken on the file
    that is still linked at path: a file deleted by another process while
    we waited for its lock is not used. */
+static void alertwall_store_file_owner_init(struct alertwall_store_file *fstore)
+{
+	struct stat st;
+
+	if (geteuid() != 0 || stat(fstore->dir, &st) < 0 || st.st_uid == 0)
+		return;
+	fstore->as_owner = TRUE;
+	fstore->owner_uid = st.st_uid;
+	fstore->owner_gid = st.st_gid;
+}
+
 static int
-alertwall_store_file_lock(const char *path, const char *subdir, int *fd_r,
+alertwall_store_file_lock(struct alertwall_store_file *fstore,
+			  const char *path, const char *subdir, int *fd_r,
 			  struct file_lock **lock_r, const char **error_r)
 {
 	struct file_lock_settings lock_set = {
@@ -161,7 +178,11 @@ alertwall_store_file_lock(const char *path, const char *subdir, int *fd_r,
 		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 			  ALERTWALL_STORE_FILE_MODE);
 		if (fd == -1 && errno == ENOENT) {
-			if (mkdir_parents(subdir, ALERTWALL_STORE_DIR_MODE) < 0 &&
+			if ((fstore->as_owner ?
+			     mkdir_parents_chown(subdir, ALERTWALL_STORE_DIR_MODE,
+						 fstore->owner_uid,
+						 fstore->owner_gid) :
+			     mkdir_parents(subdir, ALERTWALL_STORE_DIR_MODE)) < 0 &&
 			    errno != EEXIST) {
 				*error_r = t_strdup_printf(
 					"mkdir(%s) failed: %m", subdir);
@@ -187,6 +208,14 @@ alertwall_store_file_lock(const char *path, const char *subdir, int *fd_r,
 		    st_fd.st_dev == st_path.st_dev) {
 			/* the umask must not hide the file from other uids */
 			(void)fchmod(fd, ALERTWALL_STORE_FILE_MODE);
+			if (fstore->as_owner &&
+			    fchown(fd, fstore->owner_uid, fstore->owner_gid) < 0) {
+				*error_r = t_strdup_printf(
+					"fchown(%s) failed: %m", path);
+				file_lock_free(lock_r);
+				i_close_fd(&fd);
+				return -1;
+			}
 			*fd_r = fd;
 			return 0;
 		}
@@ -210,7 +239,8 @@ alertwall_store_file_update(struct alertwall_store *store, const char *key,
 	int fd, ret = 0;
 
 	path = alertwall_store_file_path(fstore, key, &subdir);
-	if (alertwall_store_file_lock(path, subdir, &fd, &lock, error_r) < 0)
+	if (alertwall_store_file_lock(fstore, path, subdir, &fd, &lock,
+				      error_r) < 0)
 		return -1;
 
 	content = t_str_new(256);
@@ -352,6 +382,7 @@ int alertwall_store_file_init(const char *dir, struct alertwall_store **store_r,
 	fstore->store.v = &alertwall_store_file_vfuncs;
 	fstore->store.uri = i_strconcat("file:", dir, NULL);
 	fstore->dir = i_strdup(dir);
+	alertwall_store_file_owner_init(fstore);
 	*store_r = &fstore->store;
 	return 0;
 }

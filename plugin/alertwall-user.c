@@ -1,74 +1,46 @@
 /* Copyright (c) 2026 alertwall authors */
 
-/* alertwall-user: the engine. Each mail_user gets its settings at creation;
-   alertwall_user_raise() turns a failure into an alert and hands it to the
-   sinks (sidecar log, Dovecot's log, the walls' spool). The rules file is
-   compiled once per process and reloaded when it changes on disk. */
+/* alertwall-user: the mail user's side of the engine. Each mail_user gets
+   its alertwall settings at creation (plugin {} is read per user); the
+   adapters raise failures and report successes through it, and the
+   delivery adapters bracket a delivery so that the storage failures inside
+   it are held and raised once with the final reply. */
 
 #include "lib.h"
-#include "array.h"
-#include "str.h"
 #include "ioloop.h"
 #include "hostpid.h"
-#include "time-util.h"
+#include "settings-parser.h"
 #include "module-context.h"
 #include "master-service.h"
 #include "mail-error.h"
 #include "mail-user.h"
 #include "mail-namespace.h"
 #include "mail-storage-hooks.h"
-#include "alertwall-rules.h"
-#include "alertwall-record.h"
-#include "alertwall-sidecar.h"
-#include "alertwall-spool.h"
-#include "alertwall-events.h"
+#include "alertwall-engine.h"
 #include "alertwall-user.h"
-
-#include <sys/stat.h>
 
 #define ALERTWALL_USER_CONTEXT(obj) \
 	MODULE_CONTEXT(obj, alertwall_user_module)
 
-/* how often the rules file's stat is checked for changes */
-#define ALERTWALL_RULES_CHECK_INTERVAL_SECS 1
+/* a sync success is reported at most this often per session: the user
+   index lookup is cheap, but imap syncs all the time */
+#define ALERTWALL_SUCCESS_INTERVAL_SECS 10
 
 struct alertwall_user {
 	union mail_user_module_context module_ctx;
 
-	const char *rules_path;
-	const char *log_path;
-	const char *spool_dir;
-	struct alertwall_spool_settings spool_set;
-	/* delivering alerts: failures go to the sidecar only (no loops) */
-	bool mute;
+	struct alertwall_engine_settings set;
 
+	time_t last_success;
 	bool delivering;
 	bool delivery_saved;
 	bool held;
 	struct alertwall_held_failure held_failure;
 };
 
-/* the compiled rules file, shared by all users of the process */
-struct alertwall_rules_cache {
-	char *path;
-	struct alertwall_rules *rules;
-	struct stat st;
-	time_t last_check;
-	/* the file is broken: run on the builtin rules */
-	bool invalid;
-};
-
-/* one sidecar writer per log path; normally there is one */
-struct alertwall_sidecar_entry {
-	char *path;
-	struct alertwall_sidecar *sidecar;
-};
-
 static MODULE_CONTEXT_DEFINE_INIT(alertwall_user_module,
 				  &mail_user_module_register);
 
-static struct alertwall_rules_cache rules_cache;
-static ARRAY(struct alertwall_sidecar_entry) sidecars;
 static struct mail_user *current_user;
 /* guards against an alert's own logging raising another alert */
 static bool raising;
@@ -82,98 +54,37 @@ alertwall_user_setting(struct mail_user *user, const char *name,
 	return value == NULL || *value == '\0' ? default_value : value;
 }
 
-static struct alertwall_sidecar *alertwall_sidecar_get(const char *path)
+static bool alertwall_user_setting_bool(struct mail_user *user,
+					const char *name, bool default_value)
 {
-	struct alertwall_sidecar_entry *entry;
+	const char *value = mail_user_plugin_getenv(user, name);
 
-	if (!array_is_created(&sidecars))
-		i_array_init(&sidecars, 2);
-	array_foreach_modifiable(&sidecars, entry) {
-		if (strcmp(entry->path, path) == 0)
-			return entry->sidecar;
-	}
-	entry = array_append_space(&sidecars);
-	entry->path = i_strdup(path);
-	entry->sidecar = alertwall_sidecar_open(path);
-	return entry->sidecar;
+	if (value == NULL || *value == '\0')
+		return default_value;
+	return strcasecmp(value, "yes") == 0 || strcmp(value, "1") == 0 ||
+		strcasecmp(value, "true") == 0;
 }
 
-static void alertwall_rules_cache_clear(void)
+static unsigned int
+alertwall_user_setting_secs(struct mail_user *user, const char *name,
+			    unsigned int default_value)
 {
-	if (rules_cache.rules != NULL)
-		alertwall_rules_free(&rules_cache.rules);
-	i_free(rules_cache.path);
-	i_zero(&rules_cache);
+	const char *value = mail_user_plugin_getenv(user, name), *error;
+	unsigned int secs;
+
+	if (value == NULL || *value == '\0')
+		return default_value;
+	if (settings_get_time(value, &secs, &error) < 0) {
+		i_error("alertwall: %s: %s (using %u s)", name, error,
+			default_value);
+		return default_value;
+	}
+	return secs;
 }
 
 static void
-alertwall_rules_invalid(const char *path, const char *errors)
-{
-	struct alertwall_failure failure;
-	const char *const *lines = t_strsplit(errors, "\n");
-
-	for (; *lines != NULL; lines++) {
-		if (**lines != '\0')
-			i_error("alertwall: %s", *lines);
-	}
-	i_error("alertwall: Invalid rules file %s: "
-		"running on the built-in rules until it is fixed", path);
-
-	alertwall_failure_init(&failure, ALERTWALL_SOURCE_OTHER);
-	failure.text = t_strdup_printf("alertwall rules file %s is invalid: %s",
-				       path, errors);
-	alertwall_raise_global(&failure);
-}
-
-/* Returns the rules for path: the cached ones, freshly loaded ones when the
-   file changed, or the builtin rules when the file is unusable. */
-static const struct alertwall_rules *alertwall_rules_lookup(const char *path)
-{
-	struct alertwall_rules *rules;
-	struct stat st;
-	const char *error;
-	bool changed;
-
-	if (rules_cache.path != NULL && strcmp(rules_cache.path, path) == 0 &&
-	    ioloop_time - rules_cache.last_check < ALERTWALL_RULES_CHECK_INTERVAL_SECS)
-		goto out;
-
-	if (stat(path, &st) < 0) {
-		i_zero(&st);
-		if (errno != ENOENT)
-			i_error("alertwall: stat(%s) failed: %m", path);
-	}
-	changed = rules_cache.path == NULL ||
-		strcmp(rules_cache.path, path) != 0 ||
-		st.st_ino != rules_cache.st.st_ino ||
-		st.st_dev != rules_cache.st.st_dev ||
-		st.st_size != rules_cache.st.st_size ||
-		st.st_mtime != rules_cache.st.st_mtime ||
-		ST_MTIME_NSEC(st) != ST_MTIME_NSEC(rules_cache.st);
-	if (!changed) {
-		rules_cache.last_check = ioloop_time;
-		goto out;
-	}
-
-	alertwall_rules_cache_clear();
-	rules_cache.path = i_strdup(path);
-	rules_cache.st = st;
-	rules_cache.last_check = ioloop_time;
-	if (alertwall_rules_load_file(path, &rules, &error) < 0) {
-		rules_cache.invalid = TRUE;
-		/* the invalid-rules alert is classified by the builtin rules,
-		   so lookups during it must already see the fallback */
-		alertwall_rules_invalid(path, error);
-	} else {
-		rules_cache.rules = rules;
-	}
-out:
-	return rules_cache.rules != NULL ? rules_cache.rules :
-		alertwall_rules_get_builtin();
-}
-
-static void alertwall_failure_fill(struct alertwall_failure *failure,
-				   struct mail_user *user)
+alertwall_failure_fill(struct alertwall_failure *failure,
+		       struct mail_user *user)
 {
 	if (failure->user == NULL && user != NULL)
 		failure->user = user->username;
@@ -200,104 +111,79 @@ alertwall_profile_subject_init(struct alertwall_profile_subject *subject_r,
 	subject_r->userdb_fields = user->userdb_fields;
 }
 
-static long long alertwall_now_usecs(void)
-{
-	struct timeval tv;
-
-	i_gettimeofday(&tv);
-	return (long long)tv.tv_sec * 1000000LL + tv.tv_usec;
-}
-
-static void
-alertwall_raise_with(struct alertwall_user *auser, struct mail_user *user,
-		     const char *rules_path, const char *log_path,
-		     const struct alertwall_spool_settings *spool_set,
-		     const struct alertwall_failure *failure_in,
-		     const char *orig_headers)
-{
-	const struct alertwall_rules *rules;
-	const struct alertwall_profile *profile;
-	struct alertwall_profile_subject subject;
-	struct alertwall_classification class;
-	struct alertwall_failure failure = *failure_in;
-	struct alertwall_alert alert;
-	string_t *record;
-	pool_t pool;
-
-	alertwall_failure_fill(&failure, user);
-	rules = alertwall_rules_lookup(rules_path);
-	alertwall_profile_subject_init(&subject, user, failure.user);
-	profile = alertwall_rules_find_profile(rules, &subject);
-	alertwall_rules_classify(rules, &failure, &class);
-	if (!class.generate)
-		return;
-
-	/* its own pool: the alert outlives the data stack frames that the
-	   sinks open while they write it */
-	pool = pool_alloconly_create("alertwall alert", 1024);
-	alertwall_alert_init(&alert, pool, &failure,
-			     &class, profile, alertwall_now_usecs());
-	record = t_str_new(1024);
-	alertwall_record_render(&alert, record);
-	/* on failure the sidecar keeps the record queued and reports the
-	   problem itself, rate-limited */
-	(void)alertwall_sidecar_write(alertwall_sidecar_get(log_path),
-				      str_c(record), str_len(record));
-	alertwall_events_log_alert(&alert);
-	if (auser == NULL || !auser->mute) {
-		(void)alertwall_spool_alert(spool_set, &alert, str_c(record),
-					    orig_headers);
-	}
-	pool_unref(&pool);
-}
-
 void alertwall_user_raise(struct mail_user *user,
-			  const struct alertwall_failure *failure,
+			  const struct alertwall_failure *failure_in,
 			  const char *orig_headers)
 {
 	struct alertwall_user *auser = ALERTWALL_USER_CONTEXT(user);
+	struct alertwall_profile_subject subject;
+	struct alertwall_failure failure;
 
 	if (auser == NULL || raising)
 		return;
 	raising = TRUE;
 	T_BEGIN {
-		alertwall_raise_with(auser, user, auser->rules_path,
-				     auser->log_path, &auser->spool_set,
-				     failure, orig_headers);
+		failure = *failure_in;
+		alertwall_failure_fill(&failure, user);
+		alertwall_profile_subject_init(&subject, user, failure.user);
+		alertwall_engine_failure(&auser->set, &failure, &subject,
+					 orig_headers);
 	} T_END;
 	raising = FALSE;
 }
 
-void alertwall_raise_global(const struct alertwall_failure *failure)
+void alertwall_raise_global(const struct alertwall_failure *failure_in)
 {
-	struct mail_user *user = current_user;
-	struct alertwall_user *auser =
-		user == NULL ? NULL : ALERTWALL_USER_CONTEXT(user);
-	struct alertwall_spool_settings spool_set;
-	bool was_raising = raising;
+	struct alertwall_profile_subject subject;
+	struct alertwall_engine_settings set;
+	struct alertwall_failure failure;
 
-	if (auser != NULL) {
-		/* the invalid-rules alert is raised while loading rules for
-		   a raise already in progress: let it through once */
-		raising = FALSE;
-		alertwall_user_raise(user, failure, NULL);
-		raising = was_raising;
+	if (current_user != NULL &&
+	    ALERTWALL_USER_CONTEXT(current_user) != NULL) {
+		alertwall_user_raise(current_user, failure_in, NULL);
 		return;
 	}
-	if (raising && failure->source != ALERTWALL_SOURCE_OTHER)
+	if (raising)
 		return;
 	raising = TRUE;
 	T_BEGIN {
-		i_zero(&spool_set);
-		spool_set.spool_dir = ALERTWALL_DEFAULT_SPOOL;
-		spool_set.admin = ALERTWALL_DEFAULT_ADMIN;
-		spool_set.folder_sep = '/';
-		spool_set.notify_socket = ALERTWALL_DEFAULT_NOTIFY_SOCKET;
-		alertwall_raise_with(NULL, NULL, ALERTWALL_DEFAULT_RULES,
-				     ALERTWALL_DEFAULT_LOG, &spool_set,
-				     failure, NULL);
+		/* no user: the process's defaults */
+		alertwall_engine_settings_init(&set);
+		failure = *failure_in;
+		alertwall_failure_fill(&failure, NULL);
+		i_zero(&subject);
+		subject.user = failure.user;
+		alertwall_engine_failure(&set, &failure, &subject, NULL);
 	} T_END;
-	raising = was_raising;
+	raising = FALSE;
+}
+
+void alertwall_user_success(struct mail_user *user, bool force)
+{
+	struct alertwall_user *auser = ALERTWALL_USER_CONTEXT(user);
+
+	if (auser == NULL || raising)
+		return;
+	if (!force &&
+	    ioloop_time - auser->last_success < ALERTWALL_SUCCESS_INTERVAL_SECS)
+		return;
+	auser->last_success = ioloop_time;
+	raising = TRUE;
+	T_BEGIN {
+		alertwall_engine_success(&auser->set, user->username);
+	} T_END;
+	raising = FALSE;
+}
+
+bool alertwall_user_is_suspended(struct mail_user *user,
+				 const char **reason_r)
+{
+	struct alertwall_user *auser = ALERTWALL_USER_CONTEXT(user);
+
+	if (auser == NULL)
+		return FALSE;
+	return alertwall_engine_is_suspended(&auser->set, user->username,
+					     reason_r);
 }
 
 bool alertwall_user_is_active(struct mail_user *user)
@@ -411,43 +297,54 @@ static void alertwall_mail_namespaces_created(struct mail_namespace *namespaces)
 	/* the walls use the same separator as the user's namespace; the
 	   admin's namespaces come from the same configuration */
 	if (auser != NULL)
-		auser->spool_set.folder_sep = alertwall_folder_sep(namespaces);
+		auser->set.spool.folder_sep = alertwall_folder_sep(namespaces);
+}
+
+static void alertwall_user_settings(struct mail_user *user,
+				    struct alertwall_engine_settings *set)
+{
+	alertwall_engine_settings_init(set);
+	set->rules_path = alertwall_user_setting(user,
+		ALERTWALL_SETTING_RULES, set->rules_path);
+	set->log_path = alertwall_user_setting(user,
+		ALERTWALL_SETTING_LOG, set->log_path);
+	/* the state store's URI may be set to "" to keep no state */
+	if (mail_user_plugin_getenv(user, ALERTWALL_SETTING_STATE) != NULL)
+		set->state_uri = mail_user_plugin_getenv(user,
+			ALERTWALL_SETTING_STATE);
+	set->spool.spool_dir = alertwall_user_setting(user,
+		ALERTWALL_SETTING_SPOOL, set->spool.spool_dir);
+	set->spool.admin = alertwall_user_setting(user,
+		ALERTWALL_SETTING_ADMIN, set->spool.admin);
+	set->spool.from = alertwall_user_setting(user,
+		ALERTWALL_SETTING_FROM, NULL);
+	set->spool.notify_socket = alertwall_user_setting(user,
+		ALERTWALL_SETTING_NOTIFY_SOCKET, set->spool.notify_socket);
+	set->spool.base_dir = user->set->base_dir;
+	set->mute = alertwall_user_setting_bool(user,
+		ALERTWALL_SETTING_MUTE, FALSE);
+	set->policy.suspend = alertwall_user_setting_bool(user,
+		ALERTWALL_SETTING_SUSPEND, set->policy.suspend);
+	set->policy.resolve_hold_secs = alertwall_user_setting_secs(user,
+		ALERTWALL_SETTING_RESOLVE_HOLD, set->policy.resolve_hold_secs);
+	set->policy.repeat_log_interval_secs = alertwall_user_setting_secs(user,
+		ALERTWALL_SETTING_REPEAT_LOG_INTERVAL,
+		set->policy.repeat_log_interval_secs);
 }
 
 static void alertwall_mail_user_created(struct mail_user *user)
 {
 	struct mail_user_vfuncs *v = user->vlast;
 	struct alertwall_user *auser;
-	const char *value;
 
-	value = mail_user_plugin_getenv(user, "alertwall");
-	if (value != NULL && (strcasecmp(value, "no") == 0 ||
-			      strcmp(value, "0") == 0))
+	if (!alertwall_user_setting_bool(user, "alertwall", TRUE))
 		return;
 
 	auser = p_new(user->pool, struct alertwall_user, 1);
 	auser->module_ctx.super = *v;
 	user->vlast = &auser->module_ctx.super;
 	v->deinit = alertwall_user_deinit;
-
-	auser->rules_path = alertwall_user_setting(user,
-		ALERTWALL_SETTING_RULES, ALERTWALL_DEFAULT_RULES);
-	auser->log_path = alertwall_user_setting(user,
-		ALERTWALL_SETTING_LOG, ALERTWALL_DEFAULT_LOG);
-	auser->spool_set.spool_dir = alertwall_user_setting(user,
-		ALERTWALL_SETTING_SPOOL, ALERTWALL_DEFAULT_SPOOL);
-	auser->spool_set.admin = alertwall_user_setting(user,
-		ALERTWALL_SETTING_ADMIN, ALERTWALL_DEFAULT_ADMIN);
-	auser->spool_set.from = alertwall_user_setting(user,
-		ALERTWALL_SETTING_FROM, NULL);
-	auser->spool_set.notify_socket = alertwall_user_setting(user,
-		ALERTWALL_SETTING_NOTIFY_SOCKET,
-		ALERTWALL_DEFAULT_NOTIFY_SOCKET);
-	auser->spool_set.base_dir = user->set->base_dir;
-	auser->spool_set.folder_sep = '/';
-	value = mail_user_plugin_getenv(user, ALERTWALL_SETTING_MUTE);
-	auser->mute = value != NULL && (strcasecmp(value, "yes") == 0 ||
-					strcmp(value, "1") == 0);
+	alertwall_user_settings(user, &auser->set);
 
 	MODULE_CONTEXT_SET(user, alertwall_user_module, auser);
 	current_user = user;
@@ -465,16 +362,7 @@ void alertwall_users_init(struct module *module)
 
 void alertwall_users_deinit(void)
 {
-	struct alertwall_sidecar_entry *entry;
-
 	mail_storage_hooks_remove(&alertwall_user_hooks);
-	if (array_is_created(&sidecars)) {
-		array_foreach_modifiable(&sidecars, entry) {
-			alertwall_sidecar_close(&entry->sidecar);
-			i_free(entry->path);
-		}
-		array_free(&sidecars);
-	}
-	alertwall_rules_cache_clear();
+	alertwall_engine_deinit();
 	current_user = NULL;
 }

@@ -4,10 +4,10 @@
 #include "alertwall-failure.h"
 #include "alertwall-alert.h"
 
-/* alertwall-user: the engine behind every adapter. It keeps the per-user
-   settings, the process-wide rules cache and the sinks, and turns a caught
-   failure into an alert: classify, log to the sidecar and Dovecot's log,
-   and spool the alert mails. */
+/* alertwall-user: the mail user's side of the engine (alertwall-engine.h):
+   per-user settings, raising failures and reporting successes, and the
+   delivery bracket that holds storage failures for the delivery
+   adapters. */
 
 struct module;
 struct mail_user;
@@ -20,13 +20,9 @@ struct mail_user;
 #define ALERTWALL_SETTING_FROM "alertwall_from"
 #define ALERTWALL_SETTING_MUTE "alertwall_mute"
 #define ALERTWALL_SETTING_NOTIFY_SOCKET "alertwall_notify_socket"
-
-#define ALERTWALL_DEFAULT_RULES "/etc/dovecot/alertwall.yaml"
-#define ALERTWALL_DEFAULT_LOG "/var/log/dovecot/alertwall.jsonl"
-#define ALERTWALL_DEFAULT_ADMIN "postmaster"
-#define ALERTWALL_DEFAULT_STATE ""
-#define ALERTWALL_DEFAULT_SPOOL "/var/spool/alertwall"
-#define ALERTWALL_DEFAULT_NOTIFY_SOCKET "alertwall-deliver"
+#define ALERTWALL_SETTING_SUSPEND "alertwall_suspend"
+#define ALERTWALL_SETTING_RESOLVE_HOLD "alertwall_resolve_hold"
+#define ALERTWALL_SETTING_REPEAT_LOG_INTERVAL "alertwall_repeat_log_interval"
 
 /* a failure caught while a delivery is in progress: the delivery adapter
    reports it with the final reply, so storage hooks hold it back */
@@ -49,6 +45,13 @@ void alertwall_user_raise(struct mail_user *user,
 /* Raise an alert for a failure that has no mail_user (e.g. a failed userdb
    lookup), with the process's default settings. */
 void alertwall_raise_global(const struct alertwall_failure *failure);
+
+/* A success for the user's mailbox: closes open transient alerts after
+   their hold-down. Without force it is rate-limited per session (syncs). */
+void alertwall_user_success(struct mail_user *user, bool force);
+/* Returns TRUE with the reason when deliveries to the user are suspended. */
+bool alertwall_user_is_suspended(struct mail_user *user,
+				 const char **reason_r);
 
 /* Returns TRUE if alertwall is active for the user. */
 bool alertwall_user_is_active(struct mail_user *user);

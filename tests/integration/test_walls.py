@@ -41,7 +41,8 @@ class WallsTest(DovecotTestCase):
 
     def record_for(self, user, message_id):
         recs = [r for r in self.dc.sidecar_records()
-                if r.get("user") == user and r.get("source") == "delivery"]
+                if r.get("user") == user and r.get("source") == "delivery"
+                and r.get("event") == "raised"]
         self.assertEqual(len(recs), 1, "delivery records for %s: %r"
                          % (user, recs))
         rec = recs[0]
@@ -100,6 +101,13 @@ class WallsTest(DovecotTestCase):
                          ("permanent", "mailbox", "EACCES"))
         msg = self.wall_mail("admin", "Alerts/Errors", rec["id"])
         self.assertIn("PERMISSION_DENIED", msg["Subject"])
+        # permanent and mailbox-level: deliveries to bob are suspended
+        suspended = [r for r in self.dc.sidecar_records()
+                     if r.get("event") == "suspended" and r["user"] == "bob"]
+        self.assertEqual([r["id"] for r in suspended], [rec["id"]])
+        message_id, reply = self.deliver("bob")
+        self.assertEqual((reply.code, reply.enhanced_status), (451, "4.2.1"))
+        self.assertIn("PERMISSION_DENIED", reply.text)
 
     def test_too_large_is_permanent_email_level_with_headers_only(self):
         message_id, reply = self.deliver("dave", size=200 * 1024)

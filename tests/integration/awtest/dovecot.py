@@ -357,6 +357,7 @@ class PrivateDovecot:
         self.alertwall_dir = os.path.join(self.root, "alertwall")
         self.alertwall_log = os.path.join(self.alertwall_dir, "alertwall.log")
         self.alertwall_spool = os.path.join(self.alertwall_dir, "spool")
+        self.alertwall_state = os.path.join(self.alertwall_dir, "state")
         self.imap_port = self.pop3_port = self.lmtp_port = None
         self.lmtp_socket = os.path.join(self.base_dir, "lmtp")
         self.proc = None
@@ -381,6 +382,10 @@ class PrivateDovecot:
         os.makedirs(self.alertwall_dir, exist_ok=True)
         os.chown(self.alertwall_dir, self.uid, self.gid)
         os.chmod(self.alertwall_dir, 0o770)
+        # the state store: doveadm (root) creates its files as this owner
+        os.makedirs(self.alertwall_state, exist_ok=True)
+        os.chown(self.alertwall_state, self.uid, self.gid)
+        os.chmod(self.alertwall_state, 0o770)
         for user in self.users:
             self._make_home(user)
         self.write_users()
@@ -509,6 +514,7 @@ plugin {
                 "alertwall_rules": self.rules,
                 "alertwall_admin": "admin",
                 "alertwall_spool": self.alertwall_spool,
+                "alertwall_state": "file:" + self.alertwall_state,
             }
             settings.update(self.plugin)
             c.append("\n!include_try %s\n" % os.path.join(
