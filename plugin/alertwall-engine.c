@@ -18,6 +18,7 @@
 #include "alertwall-store.h"
 #include "alertwall-engine.h"
 
+#include <stdlib.h>
 #include <sys/stat.h>
 
 /* how often the rules file's stat is checked for changes */
@@ -79,7 +80,7 @@ void alertwall_engine_settings_init(struct alertwall_engine_settings *set_r)
 	set_r->spool.folder_sep = '/';
 	set_r->spool.notify_socket = "alertwall-deliver";
 	set_r->policy = alertwall_policy_default;
-	set_r->correlate_mailboxes = 0;
+	set_r->correlate_mailboxes = 10;
 	set_r->correlate_window_secs = 3600;
 }
 
@@ -529,6 +530,12 @@ static const char *alertwall_new_id(long long now_usecs)
 	return str_c(str);
 }
 
+static bool
+alertwall_engine_correlate(const struct alertwall_engine_settings *set,
+			   struct alertwall_store *store,
+			   const struct alertwall_alert *alert,
+			   long long now_usecs);
+
 void alertwall_engine_failure(const struct alertwall_engine_settings *set,
 			      const struct alertwall_failure *failure,
 			      const struct alertwall_profile_subject *subject,
@@ -544,6 +551,7 @@ void alertwall_engine_failure(const struct alertwall_engine_settings *set,
 	const char *error, *key, *profile_name;
 	long long now_usecs = alertwall_now_usecs();
 	unsigned int count = 1;
+	bool mail = TRUE;
 	string_t *str;
 	pool_t pool;
 
@@ -585,10 +593,16 @@ void alertwall_engine_failure(const struct alertwall_engine_settings *set,
 	pool = pool_alloconly_create("alertwall alert", 1024);
 	alertwall_alert_init(&alert, pool, failure, &class, profile,
 			     now_usecs);
+	/* inhibition: while the profile-level alert of this code is open,
+	   its mailboxes' alerts are counted and logged, not mailed */
+	if ((ctx.actions & (ALERTWALL_ACTION_RAISE | ALERTWALL_ACTION_ESCALATE |
+			    ALERTWALL_ACTION_REMIND)) != 0 &&
+	    alertwall_engine_correlate(set, store, &alert, now_usecs))
+		mail = FALSE;
 
 	if ((ctx.actions & ALERTWALL_ACTION_RAISE) != 0) {
 		alert.id = ctx.raise_id;
-		alertwall_engine_emit(set, &alert, count, TRUE, orig_headers);
+		alertwall_engine_emit(set, &alert, count, mail, orig_headers);
 	}
 	if ((ctx.actions & ALERTWALL_ACTION_ESCALATE) != 0) {
 		/* the seed: a new permanent alert with the same code */
@@ -596,7 +610,7 @@ void alertwall_engine_failure(const struct alertwall_engine_settings *set,
 		alert.event = ALERTWALL_EVENT_ESCALATED;
 		alert.nature = ALERTWALL_NATURE_PERMANENT;
 		alert.level = ALERTWALL_LEVEL_ERROR;
-		alertwall_engine_emit(set, &alert, count, TRUE, orig_headers);
+		alertwall_engine_emit(set, &alert, count, mail, orig_headers);
 	}
 	if ((ctx.actions & (ALERTWALL_ACTION_LOG_REPEAT |
 			    ALERTWALL_ACTION_REMIND)) != 0) {
@@ -605,7 +619,7 @@ void alertwall_engine_failure(const struct alertwall_engine_settings *set,
 		alert.nature = ctx.state.nature;
 		if (ctx.state.nature == ALERTWALL_NATURE_PERMANENT)
 			alert.level = ALERTWALL_LEVEL_ERROR;
-		alertwall_engine_emit(set, &alert, count,
+		alertwall_engine_emit(set, &alert, count, mail &&
 			(ctx.actions & ALERTWALL_ACTION_REMIND) != 0,
 			orig_headers);
 	}
@@ -632,6 +646,139 @@ void alertwall_engine_failure(const struct alertwall_engine_settings *set,
 		alertwall_user_index_change(store, failure->user, &change);
 	}
 	pool_unref(&pool);
+}
+
+/* ---- profile correlation ---- */
+
+#define ALERTWALL_KEY_CORRELATION "CORR\t"
+/* a correlation remembers at most this many mailboxes */
+#define ALERTWALL_CORRELATION_MAX_USERS 10000
+
+struct alertwall_correlation_update {
+	const char *user;
+	time_t now;
+	unsigned int threshold;
+	unsigned int window_secs;
+	const char *new_id;
+
+	/* results */
+	const char *open_id;
+	unsigned int mailboxes;
+	bool raise;
+};
+
+/* The value: "open=ID" while the profile-level alert is open, then one
+   "TIME<tab>USER" line per mailbox that failed within the window. */
+static bool alertwall_correlation_update_func(const char *old_value,
+					      string_t *new_value,
+					      void *context)
+{
+	struct alertwall_correlation_update *ctx = context;
+	const char *const *lines, *p, *open_id = NULL;
+	ARRAY_TYPE(const_string) users;
+	ARRAY(time_t) times;
+	const char *user;
+	time_t t;
+	unsigned int i;
+	bool found = FALSE;
+
+	t_array_init(&users, 16);
+	t_array_init(&times, 16);
+	lines = old_value == NULL ? t_strsplit("", "\n") :
+		t_strsplit(old_value, "\n");
+	for (; *lines != NULL; lines++) {
+		if (str_begins(*lines, "open=")) {
+			open_id = alertwall_empty_null(*lines + 5);
+			continue;
+		}
+		p = strchr(*lines, '\t');
+		if (p == NULL)
+			continue;
+		t = (time_t)strtoll(t_strdup_until(*lines, p), NULL, 10);
+		/* outside the window: forgotten */
+		if (t + (time_t)ctx->window_secs <= ctx->now)
+			continue;
+		user = t_str_tabunescape(p + 1);
+		if (strcmp(user, ctx->user) == 0) {
+			found = TRUE;
+			t = ctx->now;
+		}
+		array_push_back(&users, &user);
+		array_push_back(&times, &t);
+	}
+	if (!found && array_count(&users) < ALERTWALL_CORRELATION_MAX_USERS) {
+		array_push_back(&users, &ctx->user);
+		array_push_back(&times, &ctx->now);
+	}
+	ctx->mailboxes = array_count(&users);
+	ctx->raise = FALSE;
+	if (open_id == NULL && ctx->mailboxes >= ctx->threshold) {
+		open_id = ctx->new_id;
+		ctx->raise = TRUE;
+	}
+	ctx->open_id = open_id;
+
+	if (open_id != NULL)
+		str_printfa(new_value, "open=%s\n", open_id);
+	for (i = 0; i < array_count(&users); i++) {
+		str_printfa(new_value, "%lld\t",
+			    (long long)array_idx_elem(&times, i));
+		str_append_tabescaped(new_value, array_idx_elem(&users, i));
+		str_append_c(new_value, '\n');
+	}
+	return TRUE;
+}
+
+/* Count the failing mailbox towards its profile's correlation. Returns
+   TRUE when a profile-level alert for the code is open, so the mailbox's
+   own alert is folded into it (logged, not mailed). Raises that
+   profile-level alert when this failure crosses the threshold. */
+static bool
+alertwall_engine_correlate(const struct alertwall_engine_settings *set,
+			   struct alertwall_store *store,
+			   const struct alertwall_alert *alert,
+			   long long now_usecs)
+{
+	struct alertwall_correlation_update ctx;
+	struct alertwall_alert palert;
+	const char *error;
+
+	if (set->correlate_mailboxes == 0 || store == NULL ||
+	    alert->scope == ALERTWALL_SCOPE_PROFILE ||
+	    alert->failure.user == NULL || alert->profile == NULL)
+		return FALSE;
+
+	i_zero(&ctx);
+	ctx.user = alert->failure.user;
+	ctx.now = (time_t)(now_usecs / 1000000);
+	ctx.threshold = set->correlate_mailboxes;
+	ctx.window_secs = set->correlate_window_secs;
+	ctx.new_id = alertwall_new_id(now_usecs);
+	if (alertwall_store_update(store,
+			t_strconcat(ALERTWALL_KEY_CORRELATION, alert->code, "\t",
+				    alert->profile, NULL),
+			alertwall_correlation_update_func, &ctx, &error) < 0) {
+		alertwall_store_error("alertwall_state: %s", error);
+		return FALSE;
+	}
+	if (ctx.raise) {
+		/* the seed's profile alarm: one alert to the profile owner
+		   instead of one per mailbox */
+		palert = *alert;
+		palert.id = ctx.open_id;
+		palert.event = ALERTWALL_EVENT_RAISED;
+		palert.scope = ALERTWALL_SCOPE_PROFILE;
+		palert.summary = t_strdup_printf(
+			"%s hit %u mailboxes of profile %s within %u s",
+			alert->code, ctx.mailboxes, alert->profile,
+			set->correlate_window_secs);
+		palert.failure.mailbox = NULL;
+		palert.failure.message_id = NULL;
+		palert.failure.uid = 0;
+		palert.failure.guid = NULL;
+		alertwall_engine_emit(set, &palert, ctx.mailboxes, TRUE, NULL);
+	}
+	return ctx.open_id != NULL && !ctx.raise;
 }
 
 /* ---- successes ---- */

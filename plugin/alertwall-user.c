@@ -82,6 +82,23 @@ alertwall_user_setting_secs(struct mail_user *user, const char *name,
 	return secs;
 }
 
+static unsigned int
+alertwall_user_setting_uint(struct mail_user *user, const char *name,
+			    unsigned int default_value)
+{
+	const char *value = mail_user_plugin_getenv(user, name);
+	unsigned int num;
+
+	if (value == NULL || *value == '\0')
+		return default_value;
+	if (str_to_uint(value, &num) < 0) {
+		i_error("alertwall: %s: '%s' is not a number (using %u)",
+			name, value, default_value);
+		return default_value;
+	}
+	return num;
+}
+
 static void
 alertwall_failure_fill(struct alertwall_failure *failure,
 		       struct mail_user *user)
@@ -327,6 +344,10 @@ static void alertwall_user_settings(struct mail_user *user,
 		ALERTWALL_SETTING_SUSPEND, set->policy.suspend);
 	set->policy.resolve_hold_secs = alertwall_user_setting_secs(user,
 		ALERTWALL_SETTING_RESOLVE_HOLD, set->policy.resolve_hold_secs);
+	set->correlate_mailboxes = alertwall_user_setting_uint(user,
+		ALERTWALL_SETTING_CORRELATE_MAILBOXES, set->correlate_mailboxes);
+	set->correlate_window_secs = alertwall_user_setting_secs(user,
+		ALERTWALL_SETTING_CORRELATE_WINDOW, set->correlate_window_secs);
 	set->policy.repeat_log_interval_secs = alertwall_user_setting_secs(user,
 		ALERTWALL_SETTING_REPEAT_LOG_INTERVAL,
 		set->policy.repeat_log_interval_secs);

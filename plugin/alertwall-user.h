@@ -23,6 +23,8 @@ struct mail_user;
 #define ALERTWALL_SETTING_SUSPEND "alertwall_suspend"
 #define ALERTWALL_SETTING_RESOLVE_HOLD "alertwall_resolve_hold"
 #define ALERTWALL_SETTING_REPEAT_LOG_INTERVAL "alertwall_repeat_log_interval"
+#define ALERTWALL_SETTING_CORRELATE_MAILBOXES "alertwall_correlate_mailboxes"
+#define ALERTWALL_SETTING_CORRELATE_WINDOW "alertwall_correlate_window"
 
 /* a failure caught while a delivery is in progress: the delivery adapter
    reports it with the final reply, so storage hooks hold it back */
