@@ -10,6 +10,7 @@ import os
 import subprocess
 
 from . import mime
+from .dovecot import PASSWORD
 
 # plugin {} settings the faults need; pass as PrivateDovecot(plugin=...)
 PLUGIN_SETTINGS = {
@@ -132,4 +133,45 @@ def bad_userdb(dc, user):
 
     def heal():
         dc.add_user(user, **old)
+    return heal
+
+
+def unreadable_userdb(dc, user):
+    """Serve the user from a userdb of their own that the auth process may
+    not read, as a userdb backend that fails does: every lookup of the
+    user ends in an internal error (LMTP answers 451 4.3.0, dovecot-lda
+    exits 75), while the other users are served by the main userdb.
+    Call before dc.start(): it adds a userdb {} block. The user must not
+    be in dc.users (the main userdb would answer for them)."""
+    if dc.proc is not None:
+        raise ValueError("unreadable_userdb() must come before start()")
+    if user in dc.users:
+        raise ValueError("%s is in the main userdb" % user)
+    userdb_dir = os.path.join(dc.root, "userdb.d")
+    os.makedirs(userdb_dir, mode=0o755, exist_ok=True)
+    os.chmod(userdb_dir, 0o755)
+    home = dc.user_home(user)
+    os.makedirs(home, exist_ok=True)
+    os.chown(home, dc.uid, dc.gid)
+    path = os.path.join(userdb_dir, user)
+    with open(path, "w") as f:
+        f.write("%s::%d:%d::%s::\n" % (user, dc.uid, dc.gid, home))
+    # auth runs as the unprivileged default_internal_user: open() fails
+    os.chmod(path, 0)
+    # a passdb of their own, so that the user can log in once healed
+    passdb = os.path.join(userdb_dir, "passdb")
+    with open(passdb, "a") as f:
+        f.write("%s:{PLAIN}%s::::::\n" % (user, PASSWORD))
+    os.chmod(passdb, 0o644)
+    block = ("passdb {\n  driver = passwd-file\n"
+             "  args = scheme=PLAIN username_format=%%u %s\n}\n"
+             "userdb {\n  driver = passwd-file\n"
+             "  args = username_format=%%u %s/%%u\n}\n"
+             % (passdb, userdb_dir))
+    if block not in dc.extra_conf:
+        dc.extra_conf = dc.extra_conf + "\n" + block
+
+    def heal():
+        # passwd-file looks at the file again in the next second
+        os.chmod(path, 0o644)
     return heal
