@@ -8,6 +8,7 @@
 
 #include "lib.h"
 #include "str.h"
+#include "strnum.h"
 #include "sleep.h"
 #include "unlink-directory.h"
 #include "test-alertwall.h"
@@ -497,11 +498,11 @@ START_TEST(test_redis_hostile_keys_and_iterate)
 	ck_assert_str_eq(value, str_c(huge));
 
 	/* more keys than one SCAN step returns */
-	for (i = 0; i < PLAIN_KEYS; i++) T_BEGIN {
+	for (i = 0; i < PLAIN_KEYS; i++) {
 		ck_assert_int_eq(alertwall_store_update(store,
 			t_strdup_printf("key%u", i), set_value,
 			(void *)t_strdup_printf("v%u", i), &error), 0);
-	} T_END;
+	}
 
 	i_zero(&ctx);
 	ctx.long_key = long_key;
@@ -530,30 +531,68 @@ END_TEST
 #define PROCS 8
 #define INCREMENTS 200
 
+/* Helper processes run this binary again (see main()): each is a fresh
+   process with its own lib_init(), as Dovecot's mail processes are, and
+   checks its own memory (valgrind follows forks, not execs; ASan does). */
+static const char *self_path;
+
+static pid_t spawn_self(const char *mode, const char *arg1, const char *arg2)
+{
+	const char *argv[] = { self_path, mode, arg1, arg2, NULL };
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		i_fatal("fork() failed: %m");
+	if (pid == 0) {
+		execv(self_path, (char *const *)argv);
+		i_error("execv(%s) failed: %m", self_path);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* "--increment PORT N": N increments of "counter"; exit 0 when all
+   succeeded */
+static int increment_main(const char *port, const char *count)
+{
+	struct alertwall_store *store;
+	const char *error;
+	unsigned int i, n;
+	int ret = 0;
+
+	lib_init();
+	if (str_to_uint(count, &n) < 0)
+		i_fatal("bad count %s", count);
+	if (alertwall_store_init(t_strdup_printf(
+			"redis:host=127.0.0.1:port=%s"SLOW_TIMEOUT, port),
+			&store, &error) < 0)
+		i_fatal("%s", error);
+	for (i = 0; i < n && ret == 0; i++) {
+		ret = alertwall_store_update(store, "counter", increment,
+					     NULL, &error);
+		if (ret < 0)
+			i_error("increment %u: %s", i, error);
+	}
+	alertwall_store_deinit(&store);
+	lib_deinit();
+	return ret < 0 ? 1 : 0;
+}
+
+#define PROCS 8
+#define INCREMENTS 200
+
 START_TEST(test_redis_concurrent_increments)
 {
 	struct alertwall_store *store;
 	const char *value, *error;
 	pid_t pids[PROCS];
-	unsigned int i, j;
+	unsigned int i;
 	int status;
 
 	for (i = 0; i < PROCS; i++) {
-		pids[i] = fork();
-		ck_assert_int_ge(pids[i], 0);
-		if (pids[i] == 0) {
-			int ret = 0;
-
-			store = store_open(SLOW_TIMEOUT);
-			for (j = 0; j < INCREMENTS && ret == 0; j++) {
-				ret = alertwall_store_update(store, "counter",
-						increment, NULL, &error);
-				if (ret < 0)
-					i_error("child: %s", error);
-			}
-			alertwall_store_deinit(&store);
-			_exit(ret < 0 ? 1 : 0);
-		}
+		pids[i] = spawn_self("--increment", dec2str(redis.port),
+				     dec2str(INCREMENTS));
 	}
 	for (i = 0; i < PROCS; i++) {
 		ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
@@ -818,57 +857,69 @@ static const struct {
 	{ NULL, 0, -1, "longer than 65536 bytes" },
 };
 
-/* Accept one connection, send reply after the first read, then read until
-   the client closes (so that closing never resets unread data). */
-static void ATTR_NORETURN
-fake_server(int listen_fd, const char *reply, size_t len)
+/* "--fake-server FD CASE": accept one connection on the listening FD, send
+   the case's reply after the first read, then read until the client
+   closes (so that closing never resets unread data). */
+static int fake_server_main(const char *fd_arg, const char *case_arg)
 {
 	struct pollfd pfd;
-	char buf[4096];
+	char buf[4096], *long_line = NULL;
+	const char *reply;
+	unsigned int listen_fd, i;
+	size_t len;
+	ssize_t ret;
 	int fd;
+
+	if (str_to_uint(fd_arg, &listen_fd) < 0 ||
+	    str_to_uint(case_arg, &i) < 0 || i >= N_ELEMENTS(reply_cases))
+		return 2;
+	reply = reply_cases[i].reply;
+	if (reply == NULL) {
+		len = 100 * 1024;
+		reply = long_line = malloc(len + 1);
+		if (long_line == NULL)
+			return 2;
+		memset(long_line, 'a', len);
+		long_line[len] = '\0';
+	}
+	len = reply_cases[i].len != 0 ? reply_cases[i].len : strlen(reply);
 
 	alarm(20);
 	fd = accept(listen_fd, NULL, NULL);
-	if (fd == -1)
-		_exit(2);
-	if (read(fd, buf, sizeof(buf)) <= 0)
-		_exit(3);
+	if (fd == -1 || read(fd, buf, sizeof(buf)) <= 0) {
+		free(long_line);
+		return 3;
+	}
 	while (len > 0) {
 		/* the client may close first: no SIGPIPE */
-		ssize_t ret = send(fd, reply, len, MSG_NOSIGNAL);
+		ret = send(fd, reply, len, MSG_NOSIGNAL);
 		if (ret <= 0)
 			break;
 		reply += ret;
 		len -= ret;
 	}
 	(void)shutdown(fd, SHUT_WR);
-	i_zero(&pfd);
+	memset(&pfd, 0, sizeof(pfd));
 	pfd.fd = fd;
 	pfd.events = POLLIN;
 	while (poll(&pfd, 1, 10000) > 0 && read(fd, buf, sizeof(buf)) > 0) ;
-	_exit(0);
+	(void)close(fd);
+	free(long_line);
+	return 0;
 }
 
 START_TEST(test_redis_hostile_replies)
 {
 	struct alertwall_store *store;
-	const char *reply, *value, *error;
+	const char *value, *error;
 	unsigned int i, port;
-	size_t len;
 	pid_t pid;
 	int listen_fd, status, ret;
 
-	for (i = 0; i < N_ELEMENTS(reply_cases); i++) T_BEGIN {
-		reply = reply_cases[i].reply;
-		if (reply == NULL)
-			reply = t_fill(100 * 1024, 'a');
-		len = reply_cases[i].len != 0 ? reply_cases[i].len :
-			strlen(reply);
+	for (i = 0; i < N_ELEMENTS(reply_cases); i++) {
 		listen_fd = loopback_socket(TRUE, &port);
-		pid = fork();
-		ck_assert_int_ge(pid, 0);
-		if (pid == 0)
-			fake_server(listen_fd, reply, len);
+		pid = spawn_self("--fake-server", dec2str(listen_fd),
+				 dec2str(i));
 		i_close_fd(&listen_fd);
 
 		store = store_open_uri(t_strdup_printf(
@@ -890,15 +941,24 @@ START_TEST(test_redis_hostile_replies)
 			ck_assert_msg(strstr(error, reply_cases[i].expect) != NULL,
 				      "case %u: '%s'", i, error);
 		}
-	} T_END;
+	}
 }
 END_TEST
 
-int main(void)
+int main(int argc, char *argv[])
 {
-	Suite *s = suite_create("store-redis");
-	TCase *tc_uri = tcase_create("uri");
-	TCase *tc = tcase_create("server");
+	Suite *s;
+	TCase *tc_uri, *tc;
+
+	if (argc == 4 && strcmp(argv[1], "--increment") == 0)
+		return increment_main(argv[2], argv[3]);
+	if (argc == 4 && strcmp(argv[1], "--fake-server") == 0)
+		return fake_server_main(argv[2], argv[3]);
+	self_path = strchr(argv[0], '/') != NULL ? argv[0] : "/proc/self/exe";
+
+	s = suite_create("store-redis");
+	tc_uri = tcase_create("uri");
+	tc = tcase_create("server");
 
 	/* the server dies with the test, however the test ends */
 	if (atexit(redis_kill_atexit) != 0)
