@@ -9,7 +9,6 @@
 #include "lib.h"
 #include "ioloop.h"
 #include "hostpid.h"
-#include "settings-parser.h"
 #include "module-context.h"
 #include "master-service.h"
 #include "mail-error.h"
@@ -45,58 +44,11 @@ static struct mail_user *current_user;
 /* guards against an alert's own logging raising another alert */
 static bool raising;
 
-static const char *
-alertwall_user_setting(struct mail_user *user, const char *name,
-		       const char *default_value)
+static const char *alertwall_user_getenv(const char *name, void *context)
 {
-	const char *value = mail_user_plugin_getenv(user, name);
+	struct mail_user *user = context;
 
-	return value == NULL || *value == '\0' ? default_value : value;
-}
-
-static bool alertwall_user_setting_bool(struct mail_user *user,
-					const char *name, bool default_value)
-{
-	const char *value = mail_user_plugin_getenv(user, name);
-
-	if (value == NULL || *value == '\0')
-		return default_value;
-	return strcasecmp(value, "yes") == 0 || strcmp(value, "1") == 0 ||
-		strcasecmp(value, "true") == 0;
-}
-
-static unsigned int
-alertwall_user_setting_secs(struct mail_user *user, const char *name,
-			    unsigned int default_value)
-{
-	const char *value = mail_user_plugin_getenv(user, name), *error;
-	unsigned int secs;
-
-	if (value == NULL || *value == '\0')
-		return default_value;
-	if (settings_get_time(value, &secs, &error) < 0) {
-		i_error("alertwall: %s: %s (using %u s)", name, error,
-			default_value);
-		return default_value;
-	}
-	return secs;
-}
-
-static unsigned int
-alertwall_user_setting_uint(struct mail_user *user, const char *name,
-			    unsigned int default_value)
-{
-	const char *value = mail_user_plugin_getenv(user, name);
-	unsigned int num;
-
-	if (value == NULL || *value == '\0')
-		return default_value;
-	if (str_to_uint(value, &num) < 0) {
-		i_error("alertwall: %s: '%s' is not a number (using %u)",
-			name, value, default_value);
-		return default_value;
-	}
-	return num;
+	return mail_user_plugin_getenv(user, name);
 }
 
 static void
@@ -320,37 +272,8 @@ static void alertwall_mail_namespaces_created(struct mail_namespace *namespaces)
 static void alertwall_user_settings(struct mail_user *user,
 				    struct alertwall_engine_settings *set)
 {
-	alertwall_engine_settings_init(set);
-	set->rules_path = alertwall_user_setting(user,
-		ALERTWALL_SETTING_RULES, set->rules_path);
-	set->log_path = alertwall_user_setting(user,
-		ALERTWALL_SETTING_LOG, set->log_path);
-	/* the state store's URI may be set to "" to keep no state */
-	if (mail_user_plugin_getenv(user, ALERTWALL_SETTING_STATE) != NULL)
-		set->state_uri = mail_user_plugin_getenv(user,
-			ALERTWALL_SETTING_STATE);
-	set->spool.spool_dir = alertwall_user_setting(user,
-		ALERTWALL_SETTING_SPOOL, set->spool.spool_dir);
-	set->spool.admin = alertwall_user_setting(user,
-		ALERTWALL_SETTING_ADMIN, set->spool.admin);
-	set->spool.from = alertwall_user_setting(user,
-		ALERTWALL_SETTING_FROM, NULL);
-	set->spool.notify_socket = alertwall_user_setting(user,
-		ALERTWALL_SETTING_NOTIFY_SOCKET, set->spool.notify_socket);
-	set->spool.base_dir = user->set->base_dir;
-	set->mute = alertwall_user_setting_bool(user,
-		ALERTWALL_SETTING_MUTE, FALSE);
-	set->policy.suspend = alertwall_user_setting_bool(user,
-		ALERTWALL_SETTING_SUSPEND, set->policy.suspend);
-	set->policy.resolve_hold_secs = alertwall_user_setting_secs(user,
-		ALERTWALL_SETTING_RESOLVE_HOLD, set->policy.resolve_hold_secs);
-	set->correlate_mailboxes = alertwall_user_setting_uint(user,
-		ALERTWALL_SETTING_CORRELATE_MAILBOXES, set->correlate_mailboxes);
-	set->correlate_window_secs = alertwall_user_setting_secs(user,
-		ALERTWALL_SETTING_CORRELATE_WINDOW, set->correlate_window_secs);
-	set->policy.repeat_log_interval_secs = alertwall_user_setting_secs(user,
-		ALERTWALL_SETTING_REPEAT_LOG_INTERVAL,
-		set->policy.repeat_log_interval_secs);
+	alertwall_settings_fill(set, alertwall_user_getenv, user,
+				user->set->base_dir);
 }
 
 static void alertwall_mail_user_created(struct mail_user *user)
@@ -358,7 +281,8 @@ static void alertwall_mail_user_created(struct mail_user *user)
 	struct mail_user_vfuncs *v = user->vlast;
 	struct alertwall_user *auser;
 
-	if (!alertwall_user_setting_bool(user, "alertwall", TRUE))
+	if (!alertwall_settings_get_bool(alertwall_user_getenv, user,
+					 ALERTWALL_SETTING_ENABLE, TRUE))
 		return;
 
 	auser = p_new(user->pool, struct alertwall_user, 1);

@@ -3,6 +3,7 @@
 
 #include "alertwall-failure.h"
 #include "alertwall-alert.h"
+#include "alertwall-settings.h"
 
 /* alertwall-user: the mail user's side of the engine (alertwall-engine.h):
    per-user settings, raising failures and reporting successes, and the
@@ -11,20 +12,6 @@
 
 struct module;
 struct mail_user;
-
-#define ALERTWALL_SETTING_RULES "alertwall_rules"
-#define ALERTWALL_SETTING_LOG "alertwall_log"
-#define ALERTWALL_SETTING_ADMIN "alertwall_admin"
-#define ALERTWALL_SETTING_STATE "alertwall_state"
-#define ALERTWALL_SETTING_SPOOL "alertwall_spool"
-#define ALERTWALL_SETTING_FROM "alertwall_from"
-#define ALERTWALL_SETTING_MUTE "alertwall_mute"
-#define ALERTWALL_SETTING_NOTIFY_SOCKET "alertwall_notify_socket"
-#define ALERTWALL_SETTING_SUSPEND "alertwall_suspend"
-#define ALERTWALL_SETTING_RESOLVE_HOLD "alertwall_resolve_hold"
-#define ALERTWALL_SETTING_REPEAT_LOG_INTERVAL "alertwall_repeat_log_interval"
-#define ALERTWALL_SETTING_CORRELATE_MAILBOXES "alertwall_correlate_mailboxes"
-#define ALERTWALL_SETTING_CORRELATE_WINDOW "alertwall_correlate_window"
 
 /* a failure caught while a delivery is in progress: the delivery adapter
    reports it with the final reply, so storage hooks hold it back */
