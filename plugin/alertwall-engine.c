@@ -12,6 +12,8 @@
 #include "ioloop.h"
 #include "time-util.h"
 #include "str-sanitize.h"
+#include "hostpid.h"
+#include "master-service.h"
 #include "alertwall-rules.h"
 #include "alertwall-record.h"
 #include "alertwall-sidecar.h"
@@ -177,6 +179,11 @@ alertwall_rules_invalid(const struct alertwall_engine_settings *set,
 	alertwall_failure_init(&failure, ALERTWALL_SOURCE_OTHER);
 	failure.text = t_strdup_printf("alertwall rules file %s is invalid: %s",
 				       set->rules_path, errors);
+	/* no adapter fills this failure in: the summary says which
+	   service ran into the file, and the record where */
+	if (master_service != NULL)
+		failure.service = master_service_get_name(master_service);
+	failure.host = my_hostname;
 	i_zero(&subject);
 	alertwall_engine_failure(set, &failure, &subject, NULL);
 }
