@@ -76,6 +76,13 @@ void alertwall_delivery_finish(struct mail_user *user,
 	bool have_held, saved;
 
 	have_held = alertwall_user_delivery_end(user, &held, &saved);
+	if (alertwall_user_is_muted(user)) {
+		/* an alert mail: the deliver service retries or logs it.
+		   Counted, its retries would escalate the very alert it
+		   carries with no real delivery, and its success (it is
+		   small) would resolve an alert about a full mailbox */
+		return;
+	}
 	if (outcome->lda ? saved || !have_held :
 	    outcome->smtp_code / 100 == 2) {
 		/* delivered: what failed on the way was healed by Dovecot

@@ -149,7 +149,9 @@ bool alertwall_user_is_suspended(struct mail_user *user,
 {
 	struct alertwall_user *auser = ALERTWALL_USER_CONTEXT(user);
 
-	if (auser == NULL)
+	/* alert mails (delivered muted) still reach a suspended mailbox:
+	   its owner must learn why their mail stopped */
+	if (auser == NULL || auser->set.mute)
 		return FALSE;
 	return alertwall_engine_is_suspended(&auser->set, user->username,
 					     reason_r);
@@ -158,6 +160,13 @@ bool alertwall_user_is_suspended(struct mail_user *user,
 bool alertwall_user_is_active(struct mail_user *user)
 {
 	return ALERTWALL_USER_CONTEXT(user) != NULL;
+}
+
+bool alertwall_user_is_muted(struct mail_user *user)
+{
+	struct alertwall_user *auser = ALERTWALL_USER_CONTEXT(user);
+
+	return auser != NULL && auser->set.mute;
 }
 
 void alertwall_user_delivery_begin(struct mail_user *user)

@@ -44,6 +44,9 @@ bool alertwall_user_is_suspended(struct mail_user *user,
 
 /* Returns TRUE if alertwall is active for the user. */
 bool alertwall_user_is_active(struct mail_user *user);
+/* Returns TRUE when the process delivers alert mails (alertwall_mute):
+   it mails nothing and its deliveries are not the mailbox's outcomes. */
+bool alertwall_user_is_muted(struct mail_user *user);
 
 /* Delivery brackets for the lmtp/lda adapters: between begin and end,
    storage failures of the user are held instead of raised. end returns
