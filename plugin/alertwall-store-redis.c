@@ -75,6 +75,10 @@ enum redis_reply_type {
 	REDIS_REPLY_ARRAY,
 };
 
+static const char *const redis_reply_type_names[] = {
+	"status", "error", "integer", "bulk string", "nil", "array"
+};
+
 /* one parsed reply, in the data stack */
 struct redis_reply {
 	enum redis_reply_type type;
@@ -349,10 +353,14 @@ static int redis_read_reply_at(struct alertwall_store_redis *r,
 		return -1;
 	switch (line[0]) {
 	case '+':
-	case '-':
-		reply->type = line[0] == '+' ? REDIS_REPLY_STATUS :
-			REDIS_REPLY_ERROR;
+		reply->type = REDIS_REPLY_STATUS;
 		reply->str = line + 1;
+		reply->len = strlen(reply->str);
+		return 0;
+	case '-':
+		/* error texts end up in logs */
+		reply->type = REDIS_REPLY_ERROR;
+		reply->str = str_sanitize(line + 1, 512);
 		reply->len = strlen(reply->str);
 		return 0;
 	case ':':
@@ -472,8 +480,8 @@ redis_expect_status(struct alertwall_store_redis *r,
 	if (reply->type == REDIS_REPLY_ERROR)
 		redis_error(r, error_r, "%s failed: %s", what, reply->str);
 	else
-		redis_error(r, error_r, "%s: unexpected reply (type %d)",
-			    what, reply->type);
+		redis_error(r, error_r, "%s: unexpected %s reply",
+			    what, redis_reply_type_names[reply->type]);
 	return -1;
 }
 
@@ -600,8 +608,8 @@ redis_get_reply(struct alertwall_store_redis *r, const char *name,
 		redis_error(r, error_r, "GET %s failed: %s", name, reply->str);
 		return -1;
 	default:
-		redis_error(r, error_r, "GET %s: unexpected reply (type %d)",
-			    name, reply->type);
+		redis_error(r, error_r, "GET %s: unexpected %s reply",
+			    name, redis_reply_type_names[reply->type]);
 		return -1;
 	}
 }
@@ -709,7 +717,7 @@ redis_update_once(struct alertwall_store_redis *r, const char *key,
 	const char *name = redis_key_name(r, key);
 	const char *old_value;
 	string_t *cmd, *new_value, *stored;
-	unsigned int tries;
+	unsigned int tries, i;
 	int ret;
 
 	cmd = t_str_new(256);
@@ -761,9 +769,15 @@ redis_update_once(struct alertwall_store_redis *r, const char *key,
 			redis_append_cmd(cmd, "SET", name, str_c(stored), NULL);
 		}
 		redis_append_cmd(cmd, "EXEC", NULL);
-		r->committing = TRUE;
-		if (redis_query(r, cmd, replies, 3, error_r) < 0)
+		/* a failed send never delivered all of EXEC, so nothing was
+		   applied; once it is sent, a lost reply leaves it open */
+		if (redis_send(r, cmd, error_r) < 0)
 			return -1;
+		r->committing = TRUE;
+		for (i = 0; i < 3; i++) {
+			if (redis_read_reply(r, &replies[i], error_r) < 0)
+				return -1;
+		}
 		r->committing = FALSE;
 
 		ret = redis_update_exec_replies(r, name, replies, error_r);

@@ -821,54 +821,87 @@ START_TEST(test_redis_hung_server)
 }
 END_TEST
 
-/* replies of a fake server to GET k; the stored form of k=val is "k\nval" */
+/* What a fake server answers, and what get or update of "k" must make of
+   it. The server reads once before sending each '|'-separated part; a
+   trailing '|' makes it read once more and close without answering. The
+   stored form of k=val is "k\nval". */
 static const struct {
-	const char *reply;
+	/* g: get k, u: update k to "new", on one connection; the last
+	   one's result is checked */
+	const char *ops;
+	const char *reply;	/* NULL: a 100 KB line without CRLF */
 	size_t len;		/* 0: strlen(reply) */
 	int ret;
 	const char *expect;	/* the value, or a part of the error */
 } reply_cases[] = {
-	{ "$-1\r\n", 0, 0, NULL },
-	{ "$5\r\nk\nval\r\n", 0, 1, "val" },
-	{ "$4\r\nk\n\r\n\r\n", 0, 1, "\r\n" },
-	{ "$5\r\nx\nval\r\n", 0, -1, "holds another key" },
-	{ "$3\r\nval\r\n", 0, -1, "holds another key" },
-	{ "$5\r\nk\nv\0l\r\n", 11, -1, "holds another key" },
-	{ "-ERR boom\r\n", 0, -1, "GET alertwall:" },
-	{ "-WRONGTYPE Operation\r\n", 0, -1, "WRONGTYPE Operation" },
-	{ "$2000000\r\n", 0, -1, "bulk string of 2000000 bytes exceeds" },
-	{ "$5\r\nk\nv", 0, -1, "Connection closed by server" },
-	{ "", 0, -1, "Connection closed by server" },
-	{ "$3\r\nk\nvX\r\n", 0, -1, "bulk string not terminated by CRLF" },
-	{ "$x\r\n", 0, -1, "unexpected reply line '$x'" },
-	{ "$-2\r\n", 0, -1, "unexpected reply line" },
-	{ "$99999999999999999999\r\n", 0, -1, "unexpected reply line" },
-	{ "$\r\n", 0, -1, "unexpected reply line" },
-	{ ":5\r\n", 0, -1, "unexpected reply" },
-	{ "+OK\r\n", 0, -1, "unexpected reply" },
-	{ "*1\r\n$5\r\nk\nval\r\n", 0, -1, "unexpected reply" },
-	{ "hello\r\n", 0, -1, "unexpected reply line 'hello'" },
-	{ "\r\n", 0, -1, "unexpected reply line ''" },
-	{ "+OK\n", 0, -1, "not terminated by CRLF" },
-	{ "\n", 0, -1, "not terminated by CRLF" },
-	{ "*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n", 0, -1, "nested deeper than" },
-	{ "*99999999\r\n", 0, -1, "array of 99999999 elements exceeds" },
-	{ "*-7\r\n", 0, -1, "unexpected reply line" },
-	{ NULL, 0, -1, "longer than 65536 bytes" },
+	{ "g", "$-1\r\n", 0, 0, NULL },
+	{ "g", "$5\r\nk\nval\r\n", 0, 1, "val" },
+	{ "g", "$4\r\nk\n\r\n\r\n", 0, 1, "\r\n" },
+	{ "g", "$5\r\nx\nval\r\n", 0, -1, "holds another key" },
+	{ "g", "$3\r\nval\r\n", 0, -1, "holds another key" },
+	{ "g", "$5\r\nk\nv\0l\r\n", 11, -1, "holds another key" },
+	{ "g", "-ERR boom\r\n", 0, -1, "failed: ERR boom" },
+	{ "g", "-WRONGTYPE Operation\r\n", 0, -1, "WRONGTYPE Operation" },
+	/* control characters from the server never reach the log raw */
+	{ "g", "-ERR a\033[2Jb\r\n", 0, -1, "ERR a?[2Jb" },
+	{ "g", "$2000000\r\n", 0, -1, "bulk string of 2000000 bytes exceeds" },
+	{ "g", "$5\r\nk\nv", 0, -1, "Connection closed by server" },
+	{ "g", "", 0, -1, "Connection closed by server" },
+	{ "g", "$3\r\nk\nvX\r\n", 0, -1, "bulk string not terminated by CRLF" },
+	{ "g", "$x\r\n", 0, -1, "unexpected reply line '$x'" },
+	{ "g", "$-2\r\n", 0, -1, "unexpected reply line" },
+	{ "g", "$99999999999999999999\r\n", 0, -1, "unexpected reply line" },
+	{ "g", "$\r\n", 0, -1, "unexpected reply line" },
+	{ "g", ":5\r\n", 0, -1, "unexpected integer reply" },
+	{ "g", "+OK\r\n", 0, -1, "unexpected status reply" },
+	{ "g", "*1\r\n$5\r\nk\nval\r\n", 0, -1, "unexpected array reply" },
+	{ "g", "hello\r\n", 0, -1, "unexpected reply line 'hello'" },
+	{ "g", "\r\n", 0, -1, "unexpected reply line ''" },
+	{ "g", "+OK\n", 0, -1, "not terminated by CRLF" },
+	{ "g", "\n", 0, -1, "not terminated by CRLF" },
+	{ "g", "*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n", 0, -1, "nested deeper than" },
+	{ "g", "*99999999\r\n", 0, -1, "array of 99999999 elements exceeds" },
+	{ "g", "*-7\r\n", 0, -1, "unexpected reply line" },
+	{ "g", NULL, 0, -1, "longer than 65536 bytes" },
+
+	/* WATCH+GET, then MULTI+SET+EXEC */
+	{ "u", "+OK\r\n$-1\r\n|+OK\r\n+QUEUED\r\n*1\r\n+OK\r\n", 0, 0, NULL },
+	/* EXEC aborted by a concurrent change: the update starts over */
+	{ "u", "+OK\r\n$-1\r\n|+OK\r\n+QUEUED\r\n*-1\r\n|"
+		"+OK\r\n$5\r\nk\nold\r\n|+OK\r\n+QUEUED\r\n*1\r\n+OK\r\n",
+	  0, 0, NULL },
+	/* the EXEC reply is lost: no second try, although the connection
+	   was open before, and the error says so */
+	{ "gu", "$-1\r\n|+OK\r\n$-1\r\n|", 0, -1, "Connection closed by "
+	  "server (the update may or may not have been applied)" },
+	{ "u", "+OK\r\n$-1\r\n|+OK\r\n+QUEUED\r\n"
+		"-EXECABORT Transaction discarded\r\n", 0, -1,
+	  "EXEC for alertwall:" },
+	{ "u", "+OK\r\n$-1\r\n|+OK\r\n+QUEUED\r\n*1\r\n-OOM no memory\r\n",
+	  0, -1, "failed: OOM no memory" },
+	{ "u", "+OK\r\n$-1\r\n|+OK\r\n-ERR queue\r\n-EXECABORT x\r\n",
+	  0, -1, "SET failed: ERR queue" },
+	{ "u", "+OK\r\n$-1\r\n|+OK\r\n+QUEUED\r\n*2\r\n+OK\r\n+OK\r\n",
+	  0, -1, "unexpected reply" },
+	/* errors before the write drop the WATCH (answered by +OK) */
+	{ "u", "-ERR no watch\r\n$-1\r\n|+OK\r\n", 0, -1,
+	  "WATCH failed: ERR no watch" },
+	{ "u", "+OK\r\n$5\r\nx\nval\r\n|+OK\r\n", 0, -1, "holds another key" },
+	{ "u", "+OK\r\n-WRONGTYPE w\r\n|+OK\r\n", 0, -1, "WRONGTYPE w" },
 };
 
-/* "--fake-server FD CASE": accept one connection on the listening FD, send
-   the case's reply after the first read, then read until the client
-   closes (so that closing never resets unread data). */
+/* "--fake-server FD CASE": accept one connection on the listening FD and
+   answer as the case says, then read until the client closes (so that
+   closing never resets unread data). */
 static int fake_server_main(const char *fd_arg, const char *case_arg)
 {
 	struct pollfd pfd;
 	char buf[4096], *long_line = NULL;
-	const char *reply;
+	const char *reply, *part_end;
 	unsigned int listen_fd, i;
-	size_t len;
+	size_t len, part_len;
 	ssize_t ret;
-	int fd;
+	int fd, exit_code = 0;
 
 	if (str_to_uint(fd_arg, &listen_fd) < 0 ||
 	    str_to_uint(case_arg, &i) < 0 || i >= N_ELEMENTS(reply_cases))
@@ -886,18 +919,31 @@ static int fake_server_main(const char *fd_arg, const char *case_arg)
 
 	alarm(20);
 	fd = accept(listen_fd, NULL, NULL);
-	if (fd == -1 || read(fd, buf, sizeof(buf)) <= 0) {
+	if (fd == -1) {
 		free(long_line);
 		return 3;
 	}
-	while (len > 0) {
-		/* the client may close first: no SIGPIPE */
-		ret = send(fd, reply, len, MSG_NOSIGNAL);
-		if (ret <= 0)
+	do {
+		part_end = memchr(reply, '|', len);
+		part_len = part_end == NULL ? len : (size_t)(part_end - reply);
+		if (read(fd, buf, sizeof(buf)) <= 0) {
+			exit_code = 4;
 			break;
-		reply += ret;
-		len -= ret;
-	}
+		}
+		len -= part_len;
+		while (part_len > 0) {
+			/* the client may close first: no SIGPIPE */
+			ret = send(fd, reply, part_len, MSG_NOSIGNAL);
+			if (ret <= 0)
+				break;
+			reply += ret;
+			part_len -= ret;
+		}
+		if (part_end != NULL) {
+			reply = part_end + 1;
+			len--;
+		}
+	} while (part_end != NULL);
 	(void)shutdown(fd, SHUT_WR);
 	memset(&pfd, 0, sizeof(pfd));
 	pfd.fd = fd;
@@ -905,16 +951,16 @@ static int fake_server_main(const char *fd_arg, const char *case_arg)
 	while (poll(&pfd, 1, 10000) > 0 && read(fd, buf, sizeof(buf)) > 0) ;
 	(void)close(fd);
 	free(long_line);
-	return 0;
+	return exit_code;
 }
 
 START_TEST(test_redis_hostile_replies)
 {
 	struct alertwall_store *store;
-	const char *value, *error;
+	const char *value, *error, *op;
 	unsigned int i, port;
 	pid_t pid;
-	int listen_fd, status, ret;
+	int listen_fd, status, ret = 0;
 
 	for (i = 0; i < N_ELEMENTS(reply_cases); i++) {
 		listen_fd = loopback_socket(TRUE, &port);
@@ -925,8 +971,16 @@ START_TEST(test_redis_hostile_replies)
 		store = store_open_uri(t_strdup_printf(
 			"redis:host=127.0.0.1:port=%u:timeout_msecs=5000",
 			port));
-		value = error = NULL;
-		ret = alertwall_store_get(store, "k", &value, &error);
+		for (op = reply_cases[i].ops; *op != '\0'; op++) {
+			value = error = NULL;
+			if (*op == 'u') {
+				ret = alertwall_store_update(store, "k",
+					set_value, "new", &error);
+			} else {
+				ret = alertwall_store_get(store, "k", &value,
+							  &error);
+			}
+		}
 		alertwall_store_deinit(&store);
 		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
