@@ -1,221 +1,227 @@
 /* Copyright (c) 2026 alertwall authors */
 
 /* doveadm-alertwall: the doveadm module (lib10_doveadm_alertwall_plugin.so
-   in the doveadm module dir). "doveadm alertwall rules check" validates a
-   rules file; "doveadm alertwall rules test" classifies a failure described
-   on the command line, so admins can try rules before deploying them. */
+   in the doveadm module dir). Its entry point registers the commands of
+   doveadm-alertwall-rules.c (rules check/test), -enable.c (test and
+   enable), -alerts.c (list, show, dismiss) and -status.c, and holds what
+   they share: settings, output and id helpers. */
 
 #include "lib.h"
 #include "str.h"
+#include "str-sanitize.h"
 #include "module-dir.h"
+#include "mail-user.h"
+#include "mail-namespace.h"
 #include "doveadm.h"
-#include "doveadm-cmd.h"
 #include "doveadm-print.h"
+#include "doveadm-settings.h"
 #include "doveadm-util.h"
+#include "alertwall-record.h"
+#include "alertwall-settings.h"
 #include "alertwall-rules-private.h"
+#include "doveadm-alertwall.h"
 
-#include <stdio.h>
-#include <sysexits.h>
+#include <ctype.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
-#define ALERTWALL_SETTING_RULES "alertwall_rules"
-#define ALERTWALL_DEFAULT_RULES "/etc/dovecot/alertwall.yaml"
+/* alert ids are 26 characters today; leave room, refuse anything else */
+#define DOVEADM_ALERTWALL_ID_MAX_LEN 64
 
 const char *doveadm_alertwall_plugin_version = DOVECOT_ABI_VERSION;
 
 void doveadm_alertwall_plugin_init(struct module *module);
 void doveadm_alertwall_plugin_deinit(void);
 
-static const char *cmd_alertwall_rules_path(struct doveadm_cmd_context *cctx)
+static const char *
+doveadm_alertwall_getenv(const char *name, void *context ATTR_UNUSED)
 {
-	const char *path;
-
-	if (doveadm_cmd_param_str(cctx, "file", &path))
-		return path;
-	path = doveadm_plugin_getenv(ALERTWALL_SETTING_RULES);
-	return path == NULL || *path == '\0' ? ALERTWALL_DEFAULT_RULES : path;
+	return doveadm_plugin_getenv(name);
 }
 
-static void cmd_alertwall_rules_check(struct doveadm_cmd_context *cctx)
+void doveadm_alertwall_settings(struct alertwall_engine_settings *set_r)
 {
-	struct alertwall_rules *rules;
-	const char *path = cmd_alertwall_rules_path(cctx);
-	const char *error;
+	alertwall_settings_fill(set_r, doveadm_alertwall_getenv, NULL,
+				doveadm_settings->base_dir);
+}
 
-	if (alertwall_rules_load_file(path, &rules, &error) < 0) {
-		/* the positioned errors are the output admins act on */
-		fprintf(stderr, "%s", error);
-		if (*error != '\0' && error[strlen(error) - 1] != '\n')
-			fputc('\n', stderr);
-		fprintf(stderr, "doveadm alertwall rules check: %s is invalid\n",
-			path);
-		doveadm_exit_code = EX_DATAERR;
-		return;
+static const char *
+doveadm_alertwall_user_getenv(const char *name, void *context)
+{
+	struct mail_user *user = context;
+
+	return mail_user_plugin_getenv(user, name);
+}
+
+void doveadm_alertwall_user_settings(struct mail_user *user,
+				     struct alertwall_engine_settings *set_r)
+{
+	struct mail_namespace *ns;
+
+	alertwall_settings_fill(set_r, doveadm_alertwall_user_getenv, user,
+				user->set->base_dir);
+	/* as the mail plugin does: the walls use the inbox namespace's
+	   separator */
+	for (ns = user->namespaces; ns != NULL; ns = ns->next) {
+		if ((ns->flags & NAMESPACE_FLAG_INBOX_USER) != 0) {
+			set_r->spool.folder_sep = mail_namespace_get_sep(ns);
+			break;
+		}
 	}
-	printf("%s: OK, %u rules\n", path, alertwall_rules_count(rules));
-	alertwall_rules_free(&rules);
 }
 
-static bool
-cmd_alertwall_param_enum(struct doveadm_cmd_context *cctx, const char *key,
-			 int (*parse)(const char *, int *), int *value_r)
+void doveadm_alertwall_print_init(const char *default_type)
 {
-	const char *value;
+	if (!doveadm_print_is_initialized())
+		doveadm_print_init(default_type);
+}
 
-	if (!doveadm_cmd_param_str(cctx, key, &value))
-		return TRUE;
-	if (parse(value, value_r) < 0) {
-		i_error("Unknown %s '%s'", key, value);
+bool doveadm_alertwall_id_is_valid(const char *id)
+{
+	const char *p;
+
+	for (p = id; *p != '\0'; p++) {
+		if (!i_isdigit(*p) && (*p < 'a' || *p > 'z'))
+			break;
+	}
+	if (*id == '\0' || *p != '\0' ||
+	    p - id > DOVEADM_ALERTWALL_ID_MAX_LEN) {
+		i_error("Invalid alert id '%s': ids are letters a-z and digits",
+			str_sanitize(id, 80));
 		doveadm_exit_code = EX_USAGE;
 		return FALSE;
 	}
 	return TRUE;
 }
 
-static int cmd_alertwall_parse_source(const char *name, int *value_r)
+const char *doveadm_alertwall_time(time_t t)
 {
-	enum alertwall_source source;
+	string_t *str;
+	size_t len;
 
-	if (alertwall_source_parse(name, &source) < 0)
-		return -1;
-	*value_r = (int)source;
-	return 0;
-}
-
-/* fill a failure from the command line; FALSE on a bad value */
-static bool
-cmd_alertwall_failure_from_params(struct doveadm_cmd_context *cctx,
-				  struct alertwall_failure *failure)
-{
-	const char *const *categories;
-	const char *value;
-	int source = ALERTWALL_SOURCE_OTHER;
-	int64_t smtp_code;
-
-	if (!cmd_alertwall_param_enum(cctx, "source",
-				      cmd_alertwall_parse_source, &source))
-		return FALSE;
-	alertwall_failure_init(failure, (enum alertwall_source)source);
-	if (!cmd_alertwall_param_enum(cctx, "mail-error",
-				      alertwall_mail_error_parse,
-				      &failure->mail_error) ||
-	    !cmd_alertwall_param_enum(cctx, "errno", alertwall_errno_parse,
-				      &failure->errno_value))
-		return FALSE;
-	if (doveadm_cmd_param_int64(cctx, "smtp-code", &smtp_code)) {
-		if (smtp_code < 200 || smtp_code > 599) {
-			i_error("smtp-code must be 200..599");
-			doveadm_exit_code = EX_USAGE;
-			return FALSE;
-		}
-		failure->smtp_code = (unsigned int)smtp_code;
+	if (t == 0)
+		return "";
+	str = t_str_new(32);
+	alertwall_record_append_time((long long)t * 1000000LL, str);
+	/* whole seconds: drop the ".000" before the "Z" */
+	len = str_len(str);
+	if (len > 5 && str_c(str)[len - 5] == '.') {
+		str_delete(str, len - 5, 4);
 	}
-	(void)doveadm_cmd_param_str(cctx, "smtp-status", &failure->smtp_status);
-	(void)doveadm_cmd_param_str(cctx, "text", &failure->text);
-	(void)doveadm_cmd_param_str(cctx, "event", &failure->event_name);
-	if (doveadm_cmd_param_array(cctx, "category", &categories))
-		failure->categories = categories;
-	if (doveadm_cmd_param_str(cctx, "user", &value))
-		failure->user = value;
-	(void)doveadm_cmd_param_str(cctx, "mailbox", &failure->mailbox);
-	return TRUE;
+	return str_c(str);
 }
 
-static void cmd_alertwall_rules_test(struct doveadm_cmd_context *cctx)
+bool doveadm_alertwall_status_is_open(enum alertwall_status status)
 {
-	struct alertwall_rules *rules;
-	struct alertwall_failure failure;
-	struct alertwall_classification class;
-	struct alertwall_profile_subject subject;
-	const struct alertwall_profile *profile;
-	const char *path = cmd_alertwall_rules_path(cctx);
-	const char *error;
-	string_t *summary;
-
-	if (!cmd_alertwall_failure_from_params(cctx, &failure))
-		return;
-	if (alertwall_rules_load_file(path, &rules, &error) < 0) {
-		fprintf(stderr, "%s", error);
-		i_error("%s is invalid; see doveadm alertwall rules check", path);
-		doveadm_exit_code = EX_DATAERR;
-		return;
-	}
-
-	i_zero(&subject);
-	subject.user = failure.user;
-	profile = alertwall_rules_find_profile(rules, &subject);
-	alertwall_rules_classify(rules, &failure, &class);
-	summary = t_str_new(128);
-	alertwall_classification_summary(&class, &failure,
-		alertwall_profile_get_name(profile), summary);
-
-	/* doveadm only sets up a formatter for -f; without it printing
-	   would dereference a NULL context */
-	doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
-	doveadm_print_header_simple("rule");
-	doveadm_print_header_simple("code");
-	doveadm_print_header_simple("nature");
-	doveadm_print_header_simple("scope");
-	doveadm_print_header_simple("level");
-	doveadm_print_header_simple("generate");
-	doveadm_print_header_simple("retry_limit");
-	doveadm_print_header_simple("retry_window");
-	doveadm_print_header_simple("profile");
-	doveadm_print_header_simple("summary");
-	doveadm_print_header_simple("action");
-	doveadm_print(dec2str(class.rule_index + 1));
-	doveadm_print(class.code);
-	doveadm_print(alertwall_nature_name(class.nature));
-	doveadm_print(alertwall_scope_name(class.scope));
-	doveadm_print(alertwall_level_name(class.level));
-	doveadm_print(class.generate ? "yes" : "no");
-	doveadm_print(dec2str(class.retry_limit));
-	doveadm_print(dec2str(class.retry_window_secs));
-	doveadm_print(alertwall_profile_get_name(profile));
-	doveadm_print(str_c(summary));
-	doveadm_print(class.action);
-	alertwall_rules_free(&rules);
+	return status == ALERTWALL_STATUS_OPEN ||
+		status == ALERTWALL_STATUS_PERMANENT;
 }
 
-static struct doveadm_cmd_ver2 alertwall_commands[] = {
+void doveadm_alertwall_alert_copy(pool_t pool,
+				  const struct alertwall_open_alert *alert,
+				  struct alertwall_open_alert *copy_r)
 {
-	.name = "alertwall rules check",
-	.cmd = cmd_alertwall_rules_check,
-	.usage = "[<file>]",
-DOVEADM_CMD_PARAMS_START
-DOVEADM_CMD_PARAM('\0', "file", CMD_PARAM_STR, CMD_PARAM_FLAG_POSITIONAL)
-DOVEADM_CMD_PARAMS_END
-},
-{
-	.name = "alertwall rules test",
-	.cmd = cmd_alertwall_rules_test,
-	.usage = "[-F <file>] [-s <source>] [-e <mail error>] [-n <errno>] "
-		"[-t <text>] [-c <smtp code>] [-S <smtp status>] "
-		"[-E <event>] [-C <category>] [-u <user>] [-m <mailbox>]",
-DOVEADM_CMD_PARAMS_START
-DOVEADM_CMD_PARAM('F', "file", CMD_PARAM_STR, 0)
-DOVEADM_CMD_PARAM('s', "source", CMD_PARAM_STR, 0)
-DOVEADM_CMD_PARAM('e', "mail-error", CMD_PARAM_STR, 0)
-DOVEADM_CMD_PARAM('n', "errno", CMD_PARAM_STR, 0)
-DOVEADM_CMD_PARAM('t', "text", CMD_PARAM_STR, 0)
-DOVEADM_CMD_PARAM('c', "smtp-code", CMD_PARAM_INT64, 0)
-DOVEADM_CMD_PARAM('S', "smtp-status", CMD_PARAM_STR, 0)
-DOVEADM_CMD_PARAM('E', "event", CMD_PARAM_STR, 0)
-DOVEADM_CMD_PARAM('C', "category", CMD_PARAM_ARRAY, 0)
-DOVEADM_CMD_PARAM('u', "user", CMD_PARAM_STR, 0)
-DOVEADM_CMD_PARAM('m', "mailbox", CMD_PARAM_STR, 0)
-DOVEADM_CMD_PARAMS_END
-},
+	*copy_r = *alert;
+	copy_r->key = p_strdup(pool, alert->key);
+	copy_r->id = p_strdup(pool, alert->id);
+	copy_r->code = p_strdup(pool, alert->code);
+	copy_r->user = p_strdup(pool, alert->user);
+	copy_r->mailbox = p_strdup(pool, alert->mailbox);
+	copy_r->profile = p_strdup(pool, alert->profile);
+	copy_r->text = p_strdup(pool, alert->text);
+}
+
+struct doveadm_alertwall_find_ctx {
+	const char *id;
+	pool_t pool;
+	struct alertwall_open_alert *alert;
+	bool found;
 };
+
+static bool doveadm_alertwall_find_func(const struct alertwall_open_alert *alert,
+					void *context)
+{
+	struct doveadm_alertwall_find_ctx *ctx = context;
+
+	if (alert->id == NULL || strcmp(alert->id, ctx->id) != 0)
+		return TRUE;
+	doveadm_alertwall_alert_copy(ctx->pool, alert, ctx->alert);
+	ctx->found = TRUE;
+	return FALSE;
+}
+
+int doveadm_alertwall_find(const struct alertwall_engine_settings *set,
+			   const char *id, pool_t pool,
+			   struct alertwall_open_alert *alert_r,
+			   const char **error_r)
+{
+	struct doveadm_alertwall_find_ctx ctx = {
+		.id = id,
+		.pool = pool,
+		.alert = alert_r,
+	};
+
+	i_zero(alert_r);
+	if (alertwall_engine_iterate(set, doveadm_alertwall_find_func, &ctx,
+				     error_r) < 0)
+		return -1;
+	return ctx.found ? 1 : 0;
+}
+
+void doveadm_alertwall_as_owner_begin(const struct alertwall_engine_settings *set,
+				      struct doveadm_alertwall_creds *saved_r)
+{
+	const char *p, *dir;
+	struct stat st;
+
+	i_zero(saved_r);
+	if (geteuid() != 0)
+		return;
+	p = strrchr(set->log_path, '/');
+	dir = p == NULL ? "." : p == set->log_path ? "/" :
+		t_strdup_until(set->log_path, p);
+	if (stat(dir, &st) < 0 || st.st_uid == 0)
+		return;
+	saved_r->uid = geteuid();
+	saved_r->gid = getegid();
+	if (setegid(st.st_gid) < 0) {
+		i_error("setegid(%s) failed: %m", dec2str(st.st_gid));
+		return;
+	}
+	if (seteuid(st.st_uid) < 0) {
+		i_error("seteuid(%s) failed: %m", dec2str(st.st_uid));
+		if (setegid(saved_r->gid) < 0)
+			i_fatal("setegid(%s) failed: %m", dec2str(saved_r->gid));
+		return;
+	}
+	saved_r->switched = TRUE;
+}
+
+void doveadm_alertwall_as_owner_end(struct doveadm_alertwall_creds *saved)
+{
+	if (!saved->switched)
+		return;
+	/* failing to become root again would run later commands of a
+	   doveadm server with the wrong rights */
+	if (seteuid(saved->uid) < 0)
+		i_fatal("seteuid(%s) failed: %m", dec2str(saved->uid));
+	if (setegid(saved->gid) < 0)
+		i_fatal("setegid(%s) failed: %m", dec2str(saved->gid));
+	saved->switched = FALSE;
+}
 
 void doveadm_alertwall_plugin_init(struct module *module ATTR_UNUSED)
 {
-	unsigned int i;
-
-	for (i = 0; i < N_ELEMENTS(alertwall_commands); i++)
-		doveadm_cmd_register_ver2(&alertwall_commands[i]);
+	doveadm_alertwall_rules_register();
+	doveadm_alertwall_enable_register();
+	doveadm_alertwall_alerts_register();
+	doveadm_alertwall_status_register();
 }
 
 void doveadm_alertwall_plugin_deinit(void)
 {
+	/* the mail plugin, when doveadm loaded it for a mail command, may
+	   have closed the engine already; a second deinit is harmless */
+	alertwall_engine_deinit();
 	alertwall_rules_builtin_deinit();
 }

@@ -1,0 +1,74 @@
+#ifndef DOVEADM_ALERTWALL_H
+#define DOVEADM_ALERTWALL_H
+
+#include "alertwall-engine.h"
+
+#include <sysexits.h>
+#include <sys/types.h>
+#include <time.h>
+
+/* doveadm-alertwall: what the doveadm module's command files share. Each
+   file registers its own commands; doveadm-alertwall.c is the entry
+   point. */
+
+struct mail_user;
+
+/* exit code for an alert id, user or profile that does not exist */
+#define DOVEADM_ALERTWALL_EX_UNKNOWN EX_NOUSER
+
+/* command registration, one per command file */
+void doveadm_alertwall_rules_register(void);
+void doveadm_alertwall_enable_register(void);
+void doveadm_alertwall_alerts_register(void);
+void doveadm_alertwall_status_register(void);
+
+/* Engine settings from doveadm's own plugin {} settings (the non-mail
+   commands: list, show, dismiss, rules). */
+void doveadm_alertwall_settings(struct alertwall_engine_settings *set_r);
+/* Engine settings as the user's mail processes see them: the user's
+   plugin {} (userdb overrides and %-expansion included), base_dir and the
+   inbox namespace's separator for the walls. */
+void doveadm_alertwall_user_settings(struct mail_user *user,
+				     struct alertwall_engine_settings *set_r);
+
+/* Set up doveadm's formatter with default_type unless -f chose one:
+   doveadm only sets it up itself for -f. */
+void doveadm_alertwall_print_init(const char *default_type);
+
+/* Returns TRUE when id has the form of an alert id; otherwise logs why
+   and sets the exit code to EX_USAGE. */
+bool doveadm_alertwall_id_is_valid(const char *id);
+
+/* The time as RFC 3339 UTC ("2026-11-26T19:04:05Z"), "" for 0. */
+const char *doveadm_alertwall_time(time_t t);
+
+/* Returns TRUE for the statuses of an open alert (open, permanent). */
+bool doveadm_alertwall_status_is_open(enum alertwall_status status);
+
+/* Find the alert object whose current id is id. Returns 1 and a copy in
+   alert_r (strings from pool), 0 when there is none, -1 with error_r on a
+   store error. */
+int doveadm_alertwall_find(const struct alertwall_engine_settings *set,
+			   const char *id, pool_t pool,
+			   struct alertwall_open_alert *alert_r,
+			   const char **error_r);
+/* Copy alert with its strings into pool (the store's iteration frees
+   them after each callback). */
+void doveadm_alertwall_alert_copy(pool_t pool,
+				  const struct alertwall_open_alert *alert,
+				  struct alertwall_open_alert *copy_r);
+
+/* While doveadm runs as root, write as the owner of the sidecar log's
+   directory, so that a file doveadm creates stays writable for the mail
+   processes. end restores root. Nothing happens when not root or when
+   the directory is root's. */
+struct doveadm_alertwall_creds {
+	uid_t uid;
+	gid_t gid;
+	bool switched;
+};
+void doveadm_alertwall_as_owner_begin(const struct alertwall_engine_settings *set,
+				      struct doveadm_alertwall_creds *saved_r);
+void doveadm_alertwall_as_owner_end(struct doveadm_alertwall_creds *saved);
+
+#endif
