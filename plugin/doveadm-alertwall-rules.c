@@ -28,6 +28,14 @@ static const char *cmd_alertwall_rules_path(struct doveadm_cmd_context *cctx)
 	return set.rules_path;
 }
 
+/* the positioned errors, one a line, are the output admins act on */
+static void cmd_alertwall_print_errors(const char *errors)
+{
+	fputs(errors, stderr);
+	if (*errors != '\0' && errors[strlen(errors) - 1] != '\n')
+		fputc('\n', stderr);
+}
+
 static void cmd_alertwall_rules_check(struct doveadm_cmd_context *cctx)
 {
 	struct alertwall_rules *rules;
@@ -35,10 +43,7 @@ static void cmd_alertwall_rules_check(struct doveadm_cmd_context *cctx)
 	const char *error;
 
 	if (alertwall_rules_load_file(path, &rules, &error) < 0) {
-		/* the positioned errors are the output admins act on */
-		fprintf(stderr, "%s", error);
-		if (*error != '\0' && error[strlen(error) - 1] != '\n')
-			fputc('\n', stderr);
+		cmd_alertwall_print_errors(error);
 		fprintf(stderr, "doveadm alertwall rules check: %s is invalid\n",
 			path);
 		doveadm_exit_code = EX_DATAERR;
@@ -127,7 +132,7 @@ static void cmd_alertwall_rules_test(struct doveadm_cmd_context *cctx)
 	if (!cmd_alertwall_failure_from_params(cctx, &failure))
 		return;
 	if (alertwall_rules_load_file(path, &rules, &error) < 0) {
-		fprintf(stderr, "%s", error);
+		cmd_alertwall_print_errors(error);
 		i_error("%s is invalid; see doveadm alertwall rules check", path);
 		doveadm_exit_code = EX_DATAERR;
 		return;
