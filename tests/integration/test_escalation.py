@@ -12,6 +12,7 @@ records, the alert mails in the admin's (and owner's) walls read over IMAP,
 the stored state, and whether the message was stored.
 """
 
+import json
 import os
 import re
 import threading
@@ -104,46 +105,16 @@ def wait_walls_settled(dc, expect):
                              % os.listdir(failed))
 
 
-def _tab_unescape(value):
-    # Dovecot's str_tabescape(): \001 followed by 0 1 t r n
-    return re.sub("\x01(.)", lambda m: {"0": "\0", "1": "\x01", "t": "\t",
-                                        "r": "\r", "n": "\n"}[m.group(1)],
-                  value)
-
-
-def stored_objects(state_dir):
-    """The alert objects of a file: state store, {key: fields}: the state
-    line's and the meta line's key=value fields (counters as ints). Keys
-    of the store's own indexes (USER, ID, CORR) are left out."""
-    objects = {}
-    for sub in sorted(os.listdir(state_dir)):
-        subdir = os.path.join(state_dir, sub)
-        if not os.path.isdir(subdir):
-            continue
-        for name in sorted(os.listdir(subdir)):
-            with open(os.path.join(subdir, name), encoding="utf-8") as f:
-                lines = f.read().split("\n")
-            key = _tab_unescape(lines[0])
-            if key.split("\t")[0] in ("USER", "ID", "CORR"):
-                continue
-            fields = {}
-            for line in lines[1:3]:
-                for field in line.split("\t"):
-                    k, _, v = field.partition("=")
-                    fields[k] = int(v) if v.isdigit() and k != "id" else \
-                        _tab_unescape(v)
-            objects[key] = fields
-    return objects
-
-
-def mailbox_state(state_dir, user, code=CODE):
-    """The stored state of the code on the user's mailbox."""
-    objects = stored_objects(state_dir)
-    key = "%s\tmailbox\t%s" % (code, user)
-    if key not in objects:
-        raise AssertionError("no stored state for %r among %r"
-                             % (key, list(objects)))
-    return objects[key]
+def mailbox_state(dc, user, code=CODE):
+    """The stored state of the code on the user's mailbox, as the admin
+    reads it: `doveadm -f json alertwall list` with any status."""
+    p = dc.doveadm(["-f", "json", "alertwall", "list", "-s", "all",
+                    "-S", "mailbox", "-c", code], user=user, check=True)
+    alerts = json.loads(p.stdout)
+    if len(alerts) != 1:
+        raise AssertionError("one stored %s alert on %s expected: %r"
+                             % (code, user, alerts))
+    return alerts[0]
 
 
 class EscalationTest(DovecotTestCase):
@@ -225,10 +196,10 @@ class EscalationTest(DovecotTestCase):
             self.assertIn(CODE, errors[0][2])
             # repeats are logged, never mailed
             self.assertEqual(wall(dc, user, "Alerts/Info"), [], user)
-        state = mailbox_state(dc.alertwall_state, "carol")
+        state = mailbox_state(dc, "carol")
         self.assertEqual((state["status"], state["nature"], state["total"],
                           state["suspended"]),
-                         ("permanent", "permanent", limit + 2, 0))
+                         ("permanent", "permanent", limit + 2, "no"))
         self.assertEqual(state["id"], escalated["id"])
         self.assert_nothing_stored(dc, "carol", sent)
 
@@ -273,8 +244,7 @@ class EscalationTest(DovecotTestCase):
             typ, _ = imap.select("INBOX")
             self.assertEqual(typ, "OK")
         self.assert_nothing_stored(dc, "dan", sent)
-        self.assertEqual(mailbox_state(dc.alertwall_state, "dan")
-                         ["suspended"], 1)
+        self.assertEqual(mailbox_state(dc, "dan")["suspended"], "yes")
 
     def test_resolves_after_hold_down_not_while_flapping(self):
         dc = self.start({"rita": {"quota_rule": QUOTA_FULL}},
@@ -332,7 +302,7 @@ class EscalationTest(DovecotTestCase):
         stored = {mime.header(m, "Message-ID")
                   for m in dc.imap_fetch_all("rita", "INBOX")}
         self.assertLessEqual(set(fixed), stored)
-        self.assertEqual(mailbox_state(dc.alertwall_state, "rita")["status"],
+        self.assertEqual(mailbox_state(dc, "rita")["status"],
                          "resolved")
 
     def test_alert_mail_retries_are_no_attempts(self):
@@ -353,7 +323,7 @@ class EscalationTest(DovecotTestCase):
         # the retries of alertwall's own mail are not the mailbox failing
         # again: one real delivery is one attempt
         self.assertEqual(records(dc, "gus"), raised)
-        state = mailbox_state(dc.alertwall_state, "gus")
+        state = mailbox_state(dc, "gus")
         self.assertEqual((state["total"], state["attempts"],
                           state["status"]), (1, 1, "open"))
         self.assertNotEqual(spool_pending(dc), [],
@@ -434,7 +404,7 @@ class EscalationTest(DovecotTestCase):
         for _, reply in replies:
             self.assert_quota_failure(reply)
 
-        state = mailbox_state(dc.alertwall_state, "erik")
+        state = mailbox_state(dc, "erik")
         self.assertEqual(state["total"], clients * rounds,
                          "every failed delivery counted exactly once")
         self.assertEqual(state["status"], "permanent")
@@ -473,7 +443,7 @@ class EscalationTest(DovecotTestCase):
         escalated = records(dc, "fay", "escalated")
         self.assertEqual([r["message_id"] for r in escalated], sent[-1:],
                          "escalated exactly at attempt %d" % limit)
-        state = mailbox_state(dc.alertwall_state, "fay")
+        state = mailbox_state(dc, "fay")
         self.assertEqual((state["total"], state["status"]),
                          (limit, "permanent"))
         _, reply = deliver(dc, "fay", size=SMALL)

@@ -9,7 +9,6 @@ both servers honour, and exact counts when both deliver at once.
 """
 
 import atexit
-import hashlib
 import os
 import shutil
 import socket
@@ -19,10 +18,10 @@ import threading
 import time
 import unittest
 
-from awtest import DovecotTestCase, PrivateDovecot, mime
+from awtest import DovecotTestCase, mime
 from test_escalation import (ALERTWALL_ERROR_LINE, BIG, CODE, QUOTA_FULL,
-                             SMALL, deliver, records, rule_retry_limit,
-                             wait_walls_settled, wall)
+                             SMALL, deliver, mailbox_state, records,
+                             rule_retry_limit, wait_walls_settled, wall)
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 USER = "hana"
@@ -39,7 +38,7 @@ def _free_port():
 
 class Redis:
     """A private redis-server (no persistence) and a minimal RESP client
-    for the test's own reads."""
+    to see it answer and what it holds."""
 
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="awtest-redis-", dir="/tmp")
@@ -131,24 +130,12 @@ class Redis:
         raise AssertionError("bad redis reply %r" % line)
 
 
-def redis_state(redis, prefix, user, code=CODE):
-    """The stored state fields of the code on the user's mailbox, read the
-    way the redis backend stores it: PREFIX + hex SHA-1 of the key, holding
-    the tab-escaped key, a newline and the value."""
-    key = "%s\tmailbox\t%s" % (code, user)
-    value = redis.command("GET", prefix +
-                          hashlib.sha1(key.encode()).hexdigest())
-    if value is None:
-        raise AssertionError("no state for %r in redis under %r"
-                             % (key, prefix))
-    lines = value.split("\n")
-    if lines[0] != key.replace("\t", "\x01t"):
-        raise AssertionError("redis value of another key: %r" % lines[0])
-    fields = {}
-    for field in lines[1].split("\t") + lines[2].split("\t"):
-        k, _, v = field.partition("=")
-        fields[k] = int(v) if v.isdigit() and k != "id" else v
-    return fields
+def shared_state(test, dcs, user=USER):
+    """The stored state of the code on the user's mailbox as each server's
+    doveadm reads it; both must read the same."""
+    states = [mailbox_state(dc, user) for dc in dcs]
+    test.assertEqual(states[0], states[1], "both servers read one state")
+    return states[0]
 
 
 class SharedStateTest(DovecotTestCase):
@@ -184,7 +171,8 @@ class SharedStateTest(DovecotTestCase):
         self.assertNotEqual(dcs[0].alertwall_log, dcs[1].alertwall_log)
         return dcs, prefix
 
-    def assert_state_in_redis_only(self, dcs):
+    def assert_state_in_redis_only(self, dcs, prefix):
+        self.assertNotEqual(self.redis.command("KEYS", prefix + "*"), [])
         for dc in dcs:
             self.assertNotIn("redis state store is not available",
                              dc.log_text())
@@ -214,10 +202,10 @@ class SharedStateTest(DovecotTestCase):
         # the escalating server wrote it; the other one saw only repeats
         self.assertEqual(records(dcs[(limit - 1) % 2], USER, "escalated"),
                          escalated)
-        state = redis_state(self.redis, prefix, USER)
+        state = shared_state(self, dcs)
         self.assertEqual((state["total"], state["status"],
                           state["suspended"], state["id"]),
-                         (limit, "permanent", 1, escalated[0]["id"]))
+                         (limit, "permanent", "yes", escalated[0]["id"]))
 
         # both servers honour the suspension the other one decided
         for dc in dcs:
@@ -226,8 +214,7 @@ class SharedStateTest(DovecotTestCase):
                              (451, "4.2.1"), reply)
             self.assertIn(escalated[0]["id"], reply.text)
             sent.append(message_id)
-        self.assertEqual(redis_state(self.redis, prefix, USER)["total"],
-                         limit)
+        self.assertEqual(shared_state(self, dcs)["total"], limit)
 
         # each server mails its own admin: one raise and one escalation
         # in all, each in the wall of the server that decided it
@@ -246,7 +233,7 @@ class SharedStateTest(DovecotTestCase):
             stored = {mime.header(m, "Message-ID")
                       for m in dc.imap_fetch_all(USER, "INBOX")}
             self.assertEqual(stored & set(sent), set())
-        self.assert_state_in_redis_only(dcs)
+        self.assert_state_in_redis_only(dcs, prefix)
 
     def test_concurrent_failures_on_both_servers_count_exactly(self):
         dcs, prefix = self.start_pair(alertwall_suspend="no")
@@ -281,7 +268,7 @@ class SharedStateTest(DovecotTestCase):
             self.assertEqual((reply.code, reply.enhanced_status),
                              (552, "5.2.2"), reply)
 
-        state = redis_state(self.redis, prefix, USER)
+        state = shared_state(self, dcs)
         self.assertEqual(state["total"], clients * rounds,
                          "every failed delivery counted exactly once")
         self.assertEqual(state["status"], "permanent")
@@ -289,7 +276,7 @@ class SharedStateTest(DovecotTestCase):
         # repeats are logged at most once a minute
         self.assertEqual(sorted(r["event"] for r in recs),
                          ["escalated", "raised"])
-        self.assert_state_in_redis_only(dcs)
+        self.assert_state_in_redis_only(dcs, prefix)
 
 
 if __name__ == "__main__":
