@@ -19,8 +19,6 @@
 #include "alertwall-state.h"
 #include "doveadm-alertwall.h"
 
-#include <stdio.h>
-
 /* the sidecar's longest record is 4000 bytes */
 #define ALERTS_SIDECAR_MAX_LINE (64 * 1024)
 

@@ -21,7 +21,7 @@
 #include "alertwall-rules.h"
 #include "doveadm-alertwall.h"
 
-#include <stdlib.h>
+#include <unistd.h>
 
 #define ENABLE_DEFAULT_NOTE "tested by doveadm alertwall enable"
 
