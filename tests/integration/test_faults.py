@@ -125,8 +125,8 @@ class FaultsTest(DovecotTestCase):
         self.assertIn("WRITE lock held by pid %d" % os.getpid(), rec["text"])
 
         msg = self.wall_mail(dc, "admin", "Alerts/Warnings", rec["id"])
-        self.assertEqual(str(msg["Subject"]),
-                         "[alertwall] WARNING MAILBOX_LOCK_TIMEOUT: carl/INBOX")
+        self.assertEqual(str(msg["Subject"]), "[alertwall] WARNING "
+                         "MAILBOX_LOCK_TIMEOUT: carl/INBOX")
         self.assertEqual(msg["X-Alertwall-Code"], "MAILBOX_LOCK_TIMEOUT")
         fields = mime.report_fields(msg)
         self.assertEqual([b.get("action") for b in fields if "action" in b],
