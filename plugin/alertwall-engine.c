@@ -736,6 +736,82 @@ static bool alertwall_correlation_update_func(const char *old_value,
 	return TRUE;
 }
 
+/* Keep the correlated profile-level alert as an object of its own, so
+   that doveadm lists and dismisses it like any other. */
+static void
+alertwall_store_correlated(struct alertwall_store *store,
+			   const struct alertwall_alert *palert,
+			   unsigned int mailboxes, time_t now)
+{
+	struct alertwall_classification class;
+	struct alertwall_object_state state;
+	struct alertwall_meta meta;
+	string_t *key, *value;
+	const char *error;
+
+	i_zero(&class);
+	class.code = palert->code;
+	class.scope = ALERTWALL_SCOPE_PROFILE;
+	key = t_str_new(128);
+	alertwall_state_key(&class, &palert->failure, palert->profile, key);
+
+	i_zero(&state);
+	state.status = ALERTWALL_STATUS_OPEN;
+	state.nature = palert->nature;
+	state.first_seen = state.last_seen = state.window_start = now;
+	state.last_mailed = state.last_repeat_logged = now;
+	state.attempts = state.consecutive = state.total = mailboxes;
+	i_zero(&meta);
+	meta.id = palert->id;
+	meta.code = palert->code;
+	meta.scope = ALERTWALL_SCOPE_PROFILE;
+	meta.profile = palert->profile;
+	meta.text = palert->summary;
+	value = t_str_new(256);
+	alertwall_value_build(&state, &meta, value);
+	if (alertwall_store_update(store, str_c(key), alertwall_set_value,
+				   (void *)str_c(value), &error) < 0 ||
+	    alertwall_store_update(store,
+				   t_strconcat(ALERTWALL_KEY_ID, palert->id, NULL),
+				   alertwall_set_value, (void *)str_c(key),
+				   &error) < 0)
+		alertwall_store_error("alertwall_state: %s", error);
+}
+
+static bool alertwall_correlation_close_func(const char *old_value,
+					     string_t *new_value,
+					     void *context ATTR_UNUSED)
+{
+	const char *const *lines;
+
+	if (old_value == NULL)
+		return FALSE;
+	for (lines = t_strsplit(old_value, "\n"); *lines != NULL; lines++) {
+		if (**lines == '\0' || str_begins(*lines, "open="))
+			continue;
+		str_append(new_value, *lines);
+		str_append_c(new_value, '\n');
+	}
+	/* an empty correlation is deleted */
+	return TRUE;
+}
+
+/* Dismissing a profile-level alert ends the inhibition it caused. */
+static void
+alertwall_correlation_close(struct alertwall_store *store, const char *code,
+			    const char *profile)
+{
+	const char *error;
+
+	if (code == NULL || profile == NULL)
+		return;
+	if (alertwall_store_update(store,
+			t_strconcat(ALERTWALL_KEY_CORRELATION, code, "\t",
+				    profile, NULL),
+			alertwall_correlation_close_func, NULL, &error) < 0)
+		alertwall_store_error("alertwall_state: %s", error);
+}
+
 /* Count the failing mailbox towards its profile's correlation. Returns
    TRUE when a profile-level alert for the code is open, so the mailbox's
    own alert is folded into it (logged, not mailed). Raises that
@@ -784,6 +860,8 @@ alertwall_engine_correlate(const struct alertwall_engine_settings *set,
 		palert.failure.uid = 0;
 		palert.failure.guid = NULL;
 		alertwall_engine_emit(set, &palert, ctx.mailboxes, TRUE, NULL);
+		alertwall_store_correlated(store, &palert, ctx.mailboxes,
+					   ctx.now);
 	}
 	return ctx.open_id != NULL && !ctx.raise;
 }
@@ -1045,6 +1123,8 @@ int alertwall_engine_dismiss(const struct alertwall_engine_settings *set,
 			change.clear_suspended = TRUE;
 		alertwall_user_index_change(store, ctx.meta.user, &change);
 	}
+	if (ctx.meta.scope == ALERTWALL_SCOPE_PROFILE)
+		alertwall_correlation_close(store, ctx.meta.code, ctx.meta.profile);
 	ctx.meta.id = alert_id;
 	alertwall_emit_followup(set, &ctx.meta, ctx.state.total,
 		ALERTWALL_EVENT_DISMISSED,
