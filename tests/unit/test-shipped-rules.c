@@ -115,6 +115,13 @@ static const struct shipped_case shipped_cases[] = {
 	  .text = "User doesn't exist: nobody@example.org",
 	  .smtp_code = 550, .smtp_status = "5.1.1",
 	  .code = "USER_UNKNOWN", PERMANENT(EMAIL, INFO) },
+	/* seen on 2.3.19.1 in lmtp's log for a userdb uid=1 */
+	{ .source = ALERTWALL_SOURCE_AUTH, .mail_error = NO_MAIL_ERROR,
+	  .text = "lmtp-server: conn 127.0.0.1:40402 [1]: rcpt u: Failed to "
+		  "initialize user: Mail access for users with UID 1 not "
+		  "permitted (see first_valid_uid in config file, uid from "
+		  "userdb lookup).",
+	  .code = "USERDB_ENTRY_INVALID", PERMANENT(MAILBOX, ERROR) },
 	{ .source = ALERTWALL_SOURCE_AUTH, .mail_error = NO_MAIL_ERROR,
 	  .text = "Failed to lookup user u@example.org: Internal error "
 		  "occurred. Refer to server log for more information.",
