@@ -29,8 +29,10 @@
 #define REPORT_DSN_TEXT_MAX 500
 /* RFC 5322 line limit, without CRLF */
 #define REPORT_LINE_MAX 998
-/* the QP encoder keeps lines shorter than this */
-#define REPORT_QP_LINE_LEN 76
+/* the QP encoder's line length: RFC 2045 allows 76 characters, but
+   Dovecot's encoder writes a space near the end of a line as "=20" plus
+   the soft break "=", up to two past its limit */
+#define REPORT_QP_LINE_LEN (76 - 2)
 
 #define REPORT_CUT_MARKER "..."
 #define REPORT_BOUNDARY_PREFIX "=_aw_report_"

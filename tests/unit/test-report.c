@@ -988,6 +988,51 @@ START_TEST(test_report_orig_headers_long_line)
 }
 END_TEST
 
+/* summary lengths that put a space at each column near the end of a
+   quoted-printable line, where a space is written as "=20" before the
+   soft break; found by fuzz/fuzz-report.c */
+static const unsigned int qp_space_cases[] = {
+	50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65
+};
+
+START_TEST(test_report_qp_line_length)
+{
+	static const char *const part_types[] = {
+		"text/plain", "application/json"
+	};
+	unsigned int i, j, role;
+
+	for (i = 0; i < N_ELEMENTS(qp_space_cases); i++) T_BEGIN {
+		struct alertwall_alert alert;
+		const struct mime_part *root, *part;
+		const char *const *lines;
+
+		test_alert_fill(&alert);
+		alert.failure.source = ALERTWALL_SOURCE_SYNC;
+		alert.summary = t_strconcat(test_fill(qp_space_cases[i], 's'),
+					    " and the rest of the summary",
+					    NULL);
+		for (role = 0; role < ALERTWALL_REPORT_ROLE_COUNT; role++) {
+			root = parse_part(render(&alert, TEST_RCPT, role, 1,
+						 NULL, NULL));
+			for (j = 0; j < N_ELEMENTS(part_types); j++) {
+				part = find_part(root, part_types[j]);
+				ck_assert_msg(part != NULL, "case %u", i);
+				/* RFC 2045: at most 76 characters */
+				for (lines = split_lines(part->body);
+				     *lines != NULL; lines++) {
+					ck_assert_msg(strlen(*lines) <= 76,
+						"case %u role %u %s: line of "
+						"%zu: %s", i, role,
+						part_types[j], strlen(*lines),
+						*lines);
+				}
+			}
+		}
+	} T_END;
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("report");
@@ -1002,6 +1047,7 @@ int main(void)
 	tcase_add_test(tc, test_report_orig_headers);
 	tcase_add_test(tc, test_report_orig_headers_hostile);
 	tcase_add_test(tc, test_report_orig_headers_long_line);
+	tcase_add_test(tc, test_report_qp_line_length);
 	suite_add_tcase(s, tc);
 	return test_alertwall_run(s);
 }
