@@ -13,6 +13,8 @@
    and alert mails. No lib-storage here: the adapters fill in the failure
    and the profile subject. */
 
+struct alertwall_store;
+
 struct alertwall_engine_settings {
 	const char *rules_path;
 	const char *log_path;
@@ -82,14 +84,22 @@ struct alertwall_open_alert {
 };
 typedef bool alertwall_engine_alert_func(const struct alertwall_open_alert *alert,
 					 void *context);
+/* The state store for the settings, for the admin's other records
+   (silences, digests). Returns NULL with *error_r when none is configured
+   or its URI is unusable. */
+struct alertwall_store *
+alertwall_engine_store(const struct alertwall_engine_settings *set,
+		       const char **error_r);
+
 /* Visit every alert object in the store (open and closed). */
 int alertwall_engine_iterate(const struct alertwall_engine_settings *set,
 			     alertwall_engine_alert_func *func, void *context,
 			     const char **error_r);
 
 /* Emit one alert: sidecar record, log line and event, and mail when
-   with_mail (and the settings are not muted). count is how often the
-   object failed. */
+   with_mail (and the settings are not muted and no active silence selects
+   the alert: a silenced alert's log line and event name the silence).
+   count is how often the object failed. */
 void alertwall_engine_emit(const struct alertwall_engine_settings *set,
 			   const struct alertwall_alert *alert,
 			   unsigned int count, bool with_mail,

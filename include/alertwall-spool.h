@@ -29,4 +29,12 @@ int alertwall_spool_alert(const struct alertwall_spool_settings *set,
 			  const struct alertwall_alert *alert,
 			  const char *record_json, const char *orig_headers);
 
+/* Spool one finished mail (a digest) for recipient into folder, a full
+   folder name such as "Alerts/Digest", and nudge the deliver service.
+   name must be unique in the spool (an alert id and a suffix). Returns 0,
+   or -1 on error (logged, at most once a minute). */
+int alertwall_spool_mail(const struct alertwall_spool_settings *set,
+			 const char *name, const char *recipient,
+			 const char *folder, const char *mail);
+
 #endif

@@ -18,6 +18,8 @@
 #include "alertwall-record.h"
 #include "alertwall-sidecar.h"
 #include "alertwall-store.h"
+#include "alertwall-silence.h"
+#include "alertwall-digest.h"
 #include "alertwall-engine.h"
 
 #include <stdlib.h>
@@ -242,9 +244,18 @@ void alertwall_engine_emit(const struct alertwall_engine_settings *set,
 			   const char *orig_headers)
 {
 	const struct alertwall_failure *f = &alert->failure;
+	struct alertwall_store *store;
 	struct event_passthrough *e;
 	string_t *record;
-	const char *line;
+	const char *line, *silence_id = NULL, *error;
+
+	/* a silenced alert is logged as any other, only not mailed; a
+	   store that cannot tell never keeps an alert mail back */
+	if (with_mail && !set->mute &&
+	    (store = alertwall_store_get_for(set)) != NULL &&
+	    alertwall_silence_check(store, alert, ioloop_time, &silence_id,
+				    &error) < 0)
+		alertwall_store_error("alertwall_state: silences: %s", error);
 
 	record = t_str_new(1024);
 	alertwall_record_render(alert, record);
@@ -264,14 +275,16 @@ void alertwall_engine_emit(const struct alertwall_engine_settings *set,
 		add_str("source", alertwall_source_name(f->source))->
 		add_str("profile", alert->profile)->
 		add_str("user", f->user)->
-		add_str("mailbox", f->mailbox);
-	line = t_strdup_printf("%s %s %s (user=%s mailbox=%s profile=%s id=%s count=%u): %s",
+		add_str("mailbox", f->mailbox)->
+		add_str("silenced", silence_id);
+	line = t_strdup_printf("%s %s %s (user=%s mailbox=%s profile=%s id=%s count=%u%s): %s",
 		alertwall_event_name(alert->event),
 		alertwall_level_name(alert->level), alert->code,
 		f->user == NULL ? "-" : str_sanitize(f->user, 64),
 		f->mailbox == NULL ? "-" : str_sanitize(f->mailbox, 128),
 		alert->profile == NULL ? "-" : alert->profile,
-		alert->id, count,
+		alert->id, count, silence_id == NULL ? "" :
+		t_strconcat(" silenced=", silence_id, NULL),
 		alert->summary == NULL ? "-" : str_sanitize(alert->summary, 256));
 	switch (alert->level) {
 	case ALERTWALL_LEVEL_INFO:
@@ -286,7 +299,7 @@ void alertwall_engine_emit(const struct alertwall_engine_settings *set,
 		break;
 	}
 
-	if (with_mail && !set->mute) {
+	if (with_mail && !set->mute && silence_id == NULL) {
 		(void)alertwall_spool_alert(&set->spool, alert, str_c(record),
 					    orig_headers);
 	}
@@ -1147,7 +1160,9 @@ static bool alertwall_iterate_func(const char *key, const char *value,
 	struct alertwall_meta meta;
 
 	if (str_begins(key, ALERTWALL_KEY_USER) ||
-	    str_begins(key, ALERTWALL_KEY_ID))
+	    str_begins(key, ALERTWALL_KEY_ID) ||
+	    strcmp(key, ALERTWALL_SILENCE_KEY) == 0 ||
+	    str_begins(key, ALERTWALL_DIGEST_KEY_PREFIX))
 		return TRUE;
 	i_zero(&alert);
 	if (alertwall_value_parse(value, &alert.state, &meta) < 0)
@@ -1161,6 +1176,21 @@ static bool alertwall_iterate_func(const char *key, const char *value,
 	alert.profile = meta.profile;
 	alert.text = meta.text;
 	return ctx->func(&alert, ctx->context);
+}
+
+struct alertwall_store *
+alertwall_engine_store(const struct alertwall_engine_settings *set,
+		       const char **error_r)
+{
+	struct alertwall_store *store = alertwall_store_get_for(set);
+
+	if (store == NULL) {
+		*error_r = (set->state_uri == NULL || *set->state_uri == '\0') ?
+			"no state store is configured (alertwall_state)" :
+			t_strdup_printf("alertwall_state %s is unusable",
+					set->state_uri);
+	}
+	return store;
 }
 
 int alertwall_engine_iterate(const struct alertwall_engine_settings *set,
@@ -1198,5 +1228,6 @@ void alertwall_engine_deinit(void)
 		array_free(&stores);
 	}
 	alertwall_rules_cache_clear();
+	alertwall_silence_cache_clear();
 	event_unref(&alertwall_event);
 }

@@ -2,7 +2,8 @@
 
 /* alertwall-spool: decides who an alert tells (the seed's scopes), renders
    one report mail per recipient, and leaves each in the spool for the
-   alertwall-deliver service. Called by the engine for every raised alert. */
+   alertwall-deliver service. Called by the engine for every raised alert,
+   and by "doveadm alertwall digest" for the digest mails. */
 
 #include "lib.h"
 #include "array.h"
@@ -257,4 +258,29 @@ int alertwall_spool_alert(const struct alertwall_spool_settings *set,
 	if (n > 0)
 		alertwall_spool_notify(set);
 	return ret < 0 ? -1 : (int)n;
+}
+
+int alertwall_spool_mail(const struct alertwall_spool_settings *set,
+			 const char *name, const char *recipient,
+			 const char *folder, const char *mail)
+{
+	string_t *str;
+
+	if (set->spool_dir == NULL || *set->spool_dir == '\0') {
+		alertwall_spool_error("alertwall_spool is empty: the mail for "
+				      "%s is not spooled", recipient);
+		return -1;
+	}
+	str = t_str_new(strlen(mail) + 256);
+	/* the same envelope headers as the alert mails */
+	str_append(str, "X-Alertwall-Recipient: ");
+	str_append_tabescaped(str, recipient);
+	str_append(str, "\r\nX-Alertwall-Folder: ");
+	str_append(str, folder);
+	str_append(str, "\r\n");
+	str_append(str, mail);
+	if (alertwall_spool_write(set->spool_dir, name, str) < 0)
+		return -1;
+	alertwall_spool_notify(set);
+	return 0;
 }

@@ -2,7 +2,8 @@
 
 /* doveadm-alertwall-alerts: the admin's commands on alerts by id, read
    from the state store with doveadm's own plugin {} settings:
-   "doveadm alertwall list" (open alerts, or any status, filtered),
+   "doveadm alertwall list" (open alerts, or any status, or the open
+   alerts that an active silence mutes, filtered),
    "doveadm alertwall show ID" (one alert's state and its history from
    the sidecar log) and "doveadm alertwall dismiss ID". Output goes
    through doveadm's formatter (-f table/flow/pager/json/tab).
@@ -16,7 +17,9 @@
 #include "doveadm.h"
 #include "doveadm-cmd.h"
 #include "doveadm-print.h"
+#include "ioloop.h"
 #include "alertwall-state.h"
+#include "alertwall-silence.h"
 #include "doveadm-alertwall.h"
 
 /* the sidecar's longest record is 4000 bytes */
@@ -34,6 +37,9 @@ struct alerts_list_ctx {
 	enum alertwall_status status;
 	bool have_scope;
 	enum alertwall_scope scope;
+	/* -s silenced: open alerts that one of these silences mutes */
+	bool silenced;
+	ARRAY_TYPE(alertwall_silence) silences;
 
 	ARRAY(struct alertwall_open_alert) alerts;
 };
@@ -41,7 +47,13 @@ struct alerts_list_ctx {
 static bool alerts_list_matches(const struct alerts_list_ctx *ctx,
 				const struct alertwall_open_alert *alert)
 {
-	if (ctx->have_status) {
+	if (ctx->silenced) {
+		if (!doveadm_alertwall_status_is_open(alert->state.status) ||
+		    alertwall_silences_find(&ctx->silences, alert->code,
+					    alert->user, alert->profile,
+					    ioloop_time) == NULL)
+			return FALSE;
+	} else if (ctx->have_status) {
 		if (alert->state.status != ctx->status)
 			return FALSE;
 	} else if (!ctx->any_status &&
@@ -99,11 +111,13 @@ static bool alerts_list_params(struct doveadm_cmd_context *cctx,
 	if (doveadm_cmd_param_str(cctx, "status", &value)) {
 		if (strcasecmp(value, "all") == 0)
 			ctx->any_status = TRUE;
+		else if (strcasecmp(value, "silenced") == 0)
+			ctx->silenced = TRUE;
 		else if (alertwall_status_parse(value, &ctx->status) == 0)
 			ctx->have_status = TRUE;
 		else {
 			i_error("Unknown status '%s' (open, permanent, "
-				"resolved, dismissed or all)", value);
+				"resolved, dismissed, silenced or all)", value);
 			doveadm_exit_code = EX_USAGE;
 			return FALSE;
 		}
@@ -133,6 +147,20 @@ static void cmd_alertwall_list(struct doveadm_cmd_context *cctx)
 	doveadm_alertwall_settings(&set);
 	ctx.pool = pool_alloconly_create("alertwall list", 4096);
 	p_array_init(&ctx.alerts, ctx.pool, 32);
+	p_array_init(&ctx.silences, ctx.pool, 4);
+	if (ctx.silenced) {
+		struct alertwall_store *store =
+			alertwall_engine_store(&set, &error);
+
+		if (store == NULL ||
+		    alertwall_silence_list(store, ioloop_time, ctx.pool,
+					   &ctx.silences, &error) < 0) {
+			i_error("Reading the silences failed: %s", error);
+			doveadm_exit_code = EX_TEMPFAIL;
+			pool_unref(&ctx.pool);
+			return;
+		}
+	}
 	if (alertwall_engine_iterate(&set, alerts_list_func, &ctx,
 				     &error) < 0) {
 		i_error("Reading the alert state failed: %s", error);
@@ -475,7 +503,8 @@ static struct doveadm_cmd_ver2 alertwall_alerts_commands[] = {
 {
 	.name = "alertwall list",
 	.cmd = cmd_alertwall_list,
-	.usage = "[-u <user>] [-p <profile>] [-c <code>] [-s <status>|all] "
+	.usage = "[-u <user>] [-p <profile>] [-c <code>] "
+		"[-s <status>|silenced|all] "
 		"[-S <scope>]",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_PARAM('u', "user", CMD_PARAM_STR, 0)

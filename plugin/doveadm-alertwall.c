@@ -3,12 +3,17 @@
 /* doveadm-alertwall: the doveadm module (lib10_doveadm_alertwall_plugin.so
    in the doveadm module dir). Its entry point registers the commands of
    doveadm-alertwall-rules.c (rules check/test), -enable.c (test and
-   enable), -alerts.c (list, show, dismiss) and -status.c, and holds what
-   they share: settings, output and id helpers. */
+   enable), -alerts.c (list, show, dismiss), -status.c, -summary.c,
+   -silence.c and -digest.c, and holds what they share: settings, output,
+   id, time and sidecar log helpers. */
 
 #include "lib.h"
 #include "str.h"
 #include "str-sanitize.h"
+#include "istream.h"
+#include "json-parser.h"
+#include "iso8601-date.h"
+#include "settings-parser.h"
 #include "module-dir.h"
 #include "mail-user.h"
 #include "mail-namespace.h"
@@ -24,6 +29,11 @@
 #include <ctype.h>
 #include <unistd.h>
 #include <sys/stat.h>
+
+/* the sidecar's longest record is 4000 bytes */
+#define DOVEADM_ALERTWALL_LOG_MAX_LINE (64 * 1024)
+/* the length of a record's time: "2026-11-26T19:04:05.123Z" */
+#define DOVEADM_ALERTWALL_RECORD_TIME_LEN 24
 
 /* alert ids are 26 characters today; leave room, refuse anything else */
 #define DOVEADM_ALERTWALL_ID_MAX_LEN 64
@@ -168,6 +178,128 @@ int doveadm_alertwall_find(const struct alertwall_engine_settings *set,
 	return ctx.found ? 1 : 0;
 }
 
+int doveadm_alertwall_parse_since(const char *value, time_t now,
+				  time_t *since_r, const char **error_r)
+{
+	unsigned int secs;
+	time_t t;
+	int tz;
+	const char *error;
+
+	if (*value == '\0') {
+		*error_r = "Empty time (a duration like 1h or 2d, or an RFC "
+			"3339 time)";
+		return -1;
+	}
+	if (strchr(value, '-') != NULL || strchr(value, ':') != NULL) {
+		if (!iso8601_date_parse((const unsigned char *)value,
+					strlen(value), &t, &tz)) {
+			*error_r = t_strdup_printf("Invalid time '%s' (an "
+				"RFC 3339 time such as 2026-11-26T19:04:05Z)",
+				str_sanitize(value, 80));
+			return -1;
+		}
+	} else {
+		if (settings_get_time(value, &secs, &error) < 0) {
+			*error_r = t_strdup_printf("Invalid duration '%s': %s",
+				str_sanitize(value, 80), error);
+			return -1;
+		}
+		t = now - (time_t)secs;
+	}
+	if (t > now) {
+		*error_r = t_strdup_printf("The time %s is in the future",
+					   doveadm_alertwall_time(t));
+		return -1;
+	}
+	*since_r = t < 0 ? 0 : t;
+	return 0;
+}
+
+/* Fill rec from one record line. Returns 0, or -1 when the line is not a
+   JSON object. */
+static int
+doveadm_alertwall_record_parse(const char *line,
+			       struct doveadm_alertwall_record *rec)
+{
+	struct istream *input;
+	struct json_parser *parser;
+	enum json_type type;
+	const char *key, *value, *error, **dest;
+	int ret;
+
+	i_zero(rec);
+	input = i_stream_create_from_data(line, strlen(line));
+	parser = json_parser_init(input);
+	while ((ret = json_parse_next(parser, &type, &key)) > 0) {
+		if (type != JSON_TYPE_OBJECT_KEY)
+			break;
+		key = t_strdup(key);
+		if (json_parse_next(parser, &type, &value) <= 0)
+			break;
+		if (type == JSON_TYPE_OBJECT || type == JSON_TYPE_ARRAY) {
+			json_parse_skip(parser);
+			continue;
+		}
+		if (type != JSON_TYPE_STRING)
+			continue;
+		dest = strcmp(key, "time") == 0 ? &rec->time :
+			strcmp(key, "id") == 0 ? &rec->id :
+			strcmp(key, "event") == 0 ? &rec->event :
+			strcmp(key, "code") == 0 ? &rec->code :
+			strcmp(key, "level") == 0 ? &rec->level :
+			strcmp(key, "scope") == 0 ? &rec->scope :
+			strcmp(key, "user") == 0 ? &rec->user :
+			strcmp(key, "mailbox") == 0 ? &rec->mailbox :
+			strcmp(key, "profile") == 0 ? &rec->profile :
+			strcmp(key, "summary") == 0 ? &rec->summary : NULL;
+		if (dest != NULL)
+			*dest = t_strdup(value);
+	}
+	ret = json_parser_deinit(&parser, &error);
+	i_stream_unref(&input);
+	return ret < 0 ? -1 : 0;
+}
+
+int doveadm_alertwall_read_log(const char *path, time_t since,
+			       doveadm_alertwall_record_func *func,
+			       void *context)
+{
+	struct doveadm_alertwall_record rec;
+	struct istream *input;
+	const char *line, *since_str;
+	string_t *str;
+	int ret = 0;
+
+	/* records start with their time, in one fixed format that sorts as
+	   text: most lines are skipped without parsing */
+	str = t_str_new(32);
+	alertwall_record_append_time((long long)since * 1000000LL, str);
+	since_str = str_c(str);
+	i_assert(strlen(since_str) == DOVEADM_ALERTWALL_RECORD_TIME_LEN);
+
+	input = i_stream_create_file(path, DOVEADM_ALERTWALL_LOG_MAX_LINE);
+	while ((line = i_stream_read_next_line(input)) != NULL) {
+		if (str_begins(line, "{\"time\":\"") &&
+		    strncmp(line + 9, since_str,
+			    DOVEADM_ALERTWALL_RECORD_TIME_LEN) < 0)
+			continue;
+		T_BEGIN {
+			if (doveadm_alertwall_record_parse(line, &rec) == 0 &&
+			    rec.time != NULL &&
+			    strcmp(rec.time, since_str) >= 0)
+				func(&rec, context);
+		} T_END;
+	}
+	if (input->stream_errno != 0 && input->stream_errno != ENOENT) {
+		i_error("Reading the sidecar log failed: %s",
+			i_stream_get_error(input));
+		ret = -1;
+	}
+	i_stream_unref(&input);
+	return ret;
+}
+
 void doveadm_alertwall_as_owner_begin(const struct alertwall_engine_settings *set,
 				      struct doveadm_alertwall_creds *saved_r)
 {
@@ -216,6 +348,9 @@ void doveadm_alertwall_plugin_init(struct module *module ATTR_UNUSED)
 	doveadm_alertwall_enable_register();
 	doveadm_alertwall_alerts_register();
 	doveadm_alertwall_status_register();
+	doveadm_alertwall_summary_register();
+	doveadm_alertwall_silence_register();
+	doveadm_alertwall_digest_register();
 }
 
 void doveadm_alertwall_plugin_deinit(void)

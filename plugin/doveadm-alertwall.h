@@ -21,6 +21,9 @@ void doveadm_alertwall_rules_register(void);
 void doveadm_alertwall_enable_register(void);
 void doveadm_alertwall_alerts_register(void);
 void doveadm_alertwall_status_register(void);
+void doveadm_alertwall_summary_register(void);
+void doveadm_alertwall_silence_register(void);
+void doveadm_alertwall_digest_register(void);
 
 /* Engine settings from doveadm's own plugin {} settings (the non-mail
    commands: list, show, dismiss, rules). */
@@ -57,6 +60,37 @@ int doveadm_alertwall_find(const struct alertwall_engine_settings *set,
 void doveadm_alertwall_alert_copy(pool_t pool,
 				  const struct alertwall_open_alert *alert,
 				  struct alertwall_open_alert *copy_r);
+
+/* Parse a SINCE argument: a duration back from now ("1h", "2d",
+   "30 mins") or an RFC 3339 time ("2026-11-26T19:04:05Z", an offset or
+   fractions allowed). Returns 0, or -1 with *error_r (also for a time in
+   the future). */
+int doveadm_alertwall_parse_since(const char *value, time_t now,
+				  time_t *since_r, const char **error_r);
+
+/* The fields of one sidecar record that summary and digest read; NULL
+   when the record has none. */
+struct doveadm_alertwall_record {
+	const char *time;
+	const char *id;
+	const char *event;
+	const char *code;
+	const char *level;
+	const char *scope;
+	const char *user;
+	const char *mailbox;
+	const char *profile;
+	const char *summary;
+};
+/* Called for each record; its strings live during the call only. */
+typedef void doveadm_alertwall_record_func(const struct doveadm_alertwall_record *rec,
+					   void *context);
+/* Read the sidecar log at path (the current file, not rotated ones) and
+   call func for each record whose time is at or after since. A missing
+   log has no records. Returns 0, or -1 when it cannot be read (logged). */
+int doveadm_alertwall_read_log(const char *path, time_t since,
+			       doveadm_alertwall_record_func *func,
+			       void *context);
 
 /* While doveadm runs as root, write as the owner of the sidecar log's
    directory, so that a file doveadm creates stays writable for the mail
