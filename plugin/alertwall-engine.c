@@ -29,6 +29,9 @@
 #define ALERTWALL_RULES_CHECK_INTERVAL_SECS 1
 /* store errors are logged at most this often per process */
 #define ALERTWALL_STORE_ERROR_INTERVAL_SECS 60
+/* after a store error the process goes on without state this long
+   before it tries the store again */
+#define ALERTWALL_STORE_RETRY_MSECS 1000
 #define ALERTWALL_META_TEXT_MAX 200
 
 #define ALERTWALL_KEY_USER "USER\t"
@@ -72,6 +75,8 @@ static ARRAY(struct alertwall_sidecar_entry) sidecars;
 static ARRAY(struct alertwall_store_entry) stores;
 static struct event *alertwall_event;
 static time_t last_store_error;
+/* when a store operation last failed */
+static struct timeval store_failed_time;
 
 void alertwall_engine_settings_init(struct alertwall_engine_settings *set_r)
 {
@@ -102,6 +107,7 @@ static void ATTR_FORMAT(1, 2) alertwall_store_error(const char *fmt, ...)
 {
 	va_list args;
 
+	i_gettimeofday(&store_failed_time);
 	if (ioloop_time - last_store_error < ALERTWALL_STORE_ERROR_INTERVAL_SECS)
 		return;
 	last_store_error = ioloop_time;
@@ -152,6 +158,24 @@ alertwall_store_get_for(const struct alertwall_engine_settings *set)
 	entry->uri = i_strdup(set->state_uri);
 	entry->store = store;
 	return store;
+}
+
+/* The store for a mail process's failures and successes, or NULL for a
+   while after a store operation failed: a hung store then costs one
+   delivery one timeout, not one per operation (a delivery does several). */
+static struct alertwall_store *
+alertwall_store_get_mail(const struct alertwall_engine_settings *set)
+{
+	struct timeval now;
+	long long msecs;
+
+	if (store_failed_time.tv_sec != 0) {
+		i_gettimeofday(&now);
+		msecs = timeval_diff_msecs(&now, &store_failed_time);
+		if (msecs >= 0 && msecs < ALERTWALL_STORE_RETRY_MSECS)
+			return NULL;
+	}
+	return alertwall_store_get_for(set);
 }
 
 static void alertwall_rules_cache_clear(void)
@@ -252,7 +276,7 @@ void alertwall_engine_emit(const struct alertwall_engine_settings *set,
 	/* a silenced alert is logged as any other, only not mailed; a
 	   store that cannot tell never keeps an alert mail back */
 	if (with_mail && !set->mute &&
-	    (store = alertwall_store_get_for(set)) != NULL &&
+	    (store = alertwall_store_get_mail(set)) != NULL &&
 	    alertwall_silence_check(store, alert, ioloop_time, &silence_id,
 				    &error) < 0)
 		alertwall_store_error("alertwall_state: silences: %s", error);
@@ -594,7 +618,7 @@ void alertwall_engine_failure(const struct alertwall_engine_settings *set,
 	str = t_str_new(128);
 	alertwall_state_key(&class, failure, profile_name, str);
 	key = str_c(str);
-	store = alertwall_store_get_for(set);
+	store = alertwall_store_get_mail(set);
 	if (store == NULL) {
 		ctx.actions = ALERTWALL_ACTION_RAISE;
 	} else if (alertwall_store_update(store, key,
@@ -650,6 +674,9 @@ void alertwall_engine_failure(const struct alertwall_engine_settings *set,
 		alertwall_engine_emit(set, &alert, count, FALSE, NULL);
 	}
 
+	/* a store error since (correlation, silences): no more waiting */
+	if (store != NULL)
+		store = alertwall_store_get_mail(set);
 	if (store != NULL && (ctx.actions & (ALERTWALL_ACTION_RAISE |
 					     ALERTWALL_ACTION_ESCALATE)) != 0) {
 		/* id -> object, for doveadm show/dismiss */
@@ -657,13 +684,16 @@ void alertwall_engine_failure(const struct alertwall_engine_settings *set,
 				t_strconcat(ALERTWALL_KEY_ID, alert.id, NULL),
 				alertwall_set_value, (void *)key, &error) < 0)
 			alertwall_store_error("alertwall_state: %s", error);
-		i_zero(&change);
-		change.add_key = key;
-		if ((ctx.actions & ALERTWALL_ACTION_SUSPEND) != 0) {
-			change.suspended = t_strdup_printf("%s %s", class.code,
-							   alert.id);
+		else {
+			i_zero(&change);
+			change.add_key = key;
+			if ((ctx.actions & ALERTWALL_ACTION_SUSPEND) != 0) {
+				change.suspended = t_strdup_printf("%s %s",
+					class.code, alert.id);
+			}
+			alertwall_user_index_change(store, failure->user,
+						    &change);
 		}
-		alertwall_user_index_change(store, failure->user, &change);
 	}
 	pool_unref(&pool);
 }
@@ -963,7 +993,7 @@ alertwall_user_index_get(struct alertwall_store *store, const char *user,
 void alertwall_engine_success(const struct alertwall_engine_settings *set,
 			      const char *user)
 {
-	struct alertwall_store *store = alertwall_store_get_for(set);
+	struct alertwall_store *store = alertwall_store_get_mail(set);
 	struct alertwall_user_index index;
 	struct alertwall_user_index_change change;
 	struct alertwall_success_update ctx;
@@ -979,6 +1009,8 @@ void alertwall_engine_success(const struct alertwall_engine_settings *set,
 		return;
 	}
 	array_foreach_elem(&index.keys, key) {
+		if (alertwall_store_get_mail(set) == NULL)
+			break;
 		i_zero(&ctx);
 		ctx.policy = &set->policy;
 		ctx.now = ioloop_time;
@@ -1005,7 +1037,7 @@ void alertwall_engine_success(const struct alertwall_engine_settings *set,
 bool alertwall_engine_is_suspended(const struct alertwall_engine_settings *set,
 				   const char *user, const char **reason_r)
 {
-	struct alertwall_store *store = alertwall_store_get_for(set);
+	struct alertwall_store *store = alertwall_store_get_mail(set);
 	struct alertwall_user_index index;
 	const char *error;
 	int ret;
