@@ -24,6 +24,7 @@ unreadable admin mailbox (test_rules_admin), a broken rules file at start
 (test_rules_admin).
 """
 
+import fcntl
 import glob
 import os
 import re
@@ -33,6 +34,7 @@ import subprocess
 import threading
 import time
 import unittest
+import unittest.mock
 
 from awtest import mime
 from awtest.dovecot import DovecotError, DovecotTestCase, PrivateDovecot
@@ -364,6 +366,296 @@ class SidecarFaultTest(MatrixTestCase):
         self.assertEqual(rc, 75, output)
         self.assertEqual(self.delivery_ids(dc, log), [mime.message_id(msg)])
         self.assertEqual(len(lines_matching(dc, "lost at close")), 1)
+        self.assertNoCrash(dc)
+
+
+class AdminMailboxFaultTest(MatrixTestCase):
+    """The admin mailbox missing or corrupted (a full or unreadable one:
+    test_rules_admin)."""
+
+    # where alertwall would write with no settings at all: a process that
+    # lost its configuration must not fall back to them
+    SYSTEM_PATHS = ("/var/spool/alertwall", "/var/log/dovecot/alertwall.jsonl")
+
+    def system_paths_state(self):
+        out = {}
+        for path in self.SYSTEM_PATHS:
+            out[path] = sorted(os.listdir(os.path.join(path, "new"))) \
+                if os.path.isdir(os.path.join(path, "new")) else \
+                os.path.getsize(path) if os.path.isfile(path) else None
+        return out
+
+    def start(self, name):
+        dc = self.start_dovecot(users={"big": {"quota_max_mail_size":
+                                               MAX_MAIL_SIZE},
+                                       "admin": {}},
+                                alertwall=True, name=name)
+        return dc
+
+    def too_large(self, dc):
+        """An email-level alert (admin only); returns its record."""
+        msg = big_message("big")
+        reply = dc.lmtp_send(["big"], msg)["big"]
+        self.assertEqual((reply.code, reply.enhanced_status), (451, "4.2.0"))
+        recs = [r for r in dc.sidecar_records()
+                if r["event"] == "raised" and
+                r.get("message_id") == mime.message_id(msg)]
+        self.assertEqual(len(recs), 1, recs)
+        return recs[0]
+
+    def test_missing_admin_ends_in_failed_once_without_loops(self):
+        dc = self.start("awadmgone")
+        before = self.system_paths_state()
+        # the admin is removed from the userdb (passwd-file looks at the
+        # file again in the next second)
+        del dc.users["admin"]
+        dc.write_users()
+        time.sleep(1.1)
+
+        a = self.too_large(dc)
+        dc.wait_for(lambda: spool_names(dc, "failed"), WALL_TIMEOUT,
+                    "the admin's copy given up", interval=0.1)
+        # a loop would show up right after the give-up
+        time.sleep(1.0)
+        self.assertEqual(spool_names(dc, "failed"), [a["id"] + ".0"])
+        with open(os.path.join(dc.alertwall_spool, "failed",
+                               a["id"] + ".0"), "rb") as f:
+            kept = f.read()
+        self.assertEqual(mime.header(kept, "X-Alertwall-Id"), a["id"],
+                         "the alert mail is kept where the admin finds it")
+        self.assertEqual(spool_names(dc, "new") + spool_names(dc, "cur"), [])
+        recs = dc.sidecar_records()
+        self.assertEqual([(r["event"], r["id"]) for r in recs],
+                         [("raised", a["id"]), ("undeliverable", a["id"])],
+                         "one undeliverable record, no alert about the "
+                         "alert's delivery")
+        self.assertEqual((recs[1]["recipient"], recs[1]["status"]),
+                         ("admin", 67), "EX_NOUSER")
+        given_up = lines_matching(dc, "alertwall-deliver: alert %s for admin "
+                                  "undeliverable" % a["id"])
+        self.assertEqual(len(given_up), 1, given_up)
+        self.assertEqual(self.system_paths_state(), before)
+
+        # the admin is back: the next alert arrives
+        dc.add_user("admin")
+        time.sleep(1.1)
+        b = self.too_large(dc)
+        dc.wait_for(lambda: wall_ids(dc, "admin", "Alerts/Errors") ==
+                    [b["id"]], WALL_TIMEOUT, "the next alert in the wall",
+                    interval=0.2)
+        self.assertEqual(spool_names(dc, "failed"), [a["id"] + ".0"])
+        self.assertNoCrash(dc)
+
+    def test_corrupted_admin_index_is_rebuilt_and_not_mailed(self):
+        dc = self.start("awadmidx")
+        a = self.too_large(dc)
+        dc.wait_for(lambda: wall_ids(dc, "admin", "Alerts/Errors") ==
+                    [a["id"]], WALL_TIMEOUT, "the first alert", interval=0.2)
+        # junk over the header of the wall's index
+        folder = os.path.join(dc.user_maildir("admin"), ".Alerts.Errors")
+        path = os.path.join(folder, "dovecot.index")
+        if not os.path.exists(path):
+            path = os.path.join(folder, "dovecot.index.log")
+        with open(path, "r+b") as f:
+            f.seek(2)
+            f.write(b"\xff\xff")
+        mark = dc.log_mark()
+
+        b = self.too_large(dc)
+        # watched on disk: IMAP must not meet the corruption first
+        dc.wait_for(lambda: lines_matching(dc, r"lda\(admin\).*saved mail",
+                                           since=mark) and
+                    not spool_names(dc, "new") + spool_names(dc, "cur"),
+                    WALL_TIMEOUT, "the alert after the corruption delivered",
+                    interval=0.1)
+        # the corruption was real, met by the deliver service's lda
+        corrupted = lines_matching(dc, r"lda\(admin\).*Corrupted", since=mark)
+        self.assertNotEqual(corrupted, [])
+        # caught and logged, never mailed into the mailbox it is about
+        time.sleep(1.0)
+        walls = [i for f in ("Alerts/Errors", "Alerts/Warnings",
+                             "Alerts/Info")
+                 for i in wall_ids(dc, "admin", f)]
+        self.assertEqual(sorted(walls), sorted([a["id"], b["id"]]))
+        for sub in ("new", "cur", "failed"):
+            self.assertEqual(spool_names(dc, sub), [], sub)
+        about_admin = [r for r in dc.sidecar_records()
+                       if r.get("user") == "admin"]
+        self.assertTrue(all(r["service"] == "lda" for r in about_admin),
+                        about_admin)
+        self.assertNoCrash(dc)
+
+
+class StateFaultTest(MatrixTestCase):
+    """The state store down, hung or unwritable: deliveries wait for it at
+    most one timeout, alerts degrade to one raise per failure with one
+    error line a minute per process, and state works again after."""
+
+    USERS = {"rq": {"quota_rule": QUOTA_FULL}, "ok": {}, "admin": {}}
+    STATE_ERROR = "Error: alertwall: alertwall_state: "
+
+    @classmethod
+    def setUpClass(cls):
+        cls.redis = Redis()
+        try:
+            cls.redis.start()
+        except Exception:
+            cls.redis.close()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.redis.close()
+
+    def fail_rq(self, lmtp):
+        """A delivery to rq's full mailbox; (Message-ID, seconds)."""
+        msg = mime.make_message(to="rq@example.test", size=40 * 1024)
+        replies, secs = self.timed_send(lmtp, ["rq"], msg)
+        self.assertEqual((replies["rq"].code, replies["rq"].enhanced_status),
+                         (552, "5.2.2"), "refused: %r" % (replies,))
+        return mime.message_id(msg), secs
+
+    def healthy(self, dc, lmtp):
+        msg = mime.make_message(to="ok@example.test")
+        replies, secs = self.timed_send(lmtp, ["ok"], msg)
+        self.assertEqual(replies["ok"].code, 250, replies)
+        self.assertIn(mime.message_id(msg), inbox_ids(dc, "ok"))
+        return secs
+
+    def events(self, dc, message_ids):
+        return [(r["event"], r["message_id"]) for r in dc.sidecar_records()
+                if r.get("user") == "rq" and r["message_id"] in message_ids]
+
+    def degraded(self, dc, lmtp, baseline, timeout, why):
+        """While the store is broken: on a fresh process (lmtp), two
+        failures and a healthy delivery, none held for more than one
+        store timeout; each failure raised as new; one error line."""
+        mark = dc.log_mark()
+        pid = dc.connection_pid(lmtp.sock, "lmtp")
+        sent = []
+        for _ in range(2):
+            message_id, secs = self.fail_rq(lmtp)
+            sent.append(message_id)
+            self.assertLess(secs - baseline, 2.0, "held by the store")
+            self.assertLess(secs, timeout + SLACK,
+                            "one store timeout per delivery, not one per "
+                            "operation")
+        secs = self.healthy(dc, lmtp)
+        self.assertLess(secs, timeout + SLACK)
+        self.assertEqual(self.events(dc, sent),
+                         [("raised", m) for m in sent],
+                         "without state every failure is a new alert")
+        # this process's one line (others that met the store, such as
+        # the deliver service's lda, log their own)
+        errors = [ln for ln in lines_matching(dc, self.STATE_ERROR,
+                                              since=mark)
+                  if log_pid(ln) == pid]
+        self.assertEqual(len(errors), 1, errors)
+        self.assertRegex(errors[0], why)
+        self.assertIn("(alerts are raised without state until it works "
+                      "again)", errors[0])
+
+    def escalate_from(self, dc, lmtp, attempts):
+        """Failures from attempts counted up to the retry limit: exactly
+        the last one escalates."""
+        limit = rule_retry_limit(dc)
+        self.assertLess(attempts, limit)
+        sent = [self.fail_rq(lmtp)[0] for _ in range(limit - attempts)]
+        escalated = [m for e, m in self.events(dc, sent) if e == "escalated"]
+        self.assertEqual(escalated, sent[-1:], "escalated at attempt %d"
+                         % limit)
+        state = mailbox_state(dc, "rq")
+        self.assertEqual((state["status"], state["suspended"]),
+                         ("permanent", "yes"))
+
+    def test_redis_hung_then_stopped(self):
+        prefix = "awtest%s:" % os.urandom(6).hex()
+        dc = self.start_dovecot(users=self.USERS, alertwall=True, plugin={
+            "alertwall_state": "redis:host=127.0.0.1:port=%d:prefix=[%s]"
+                               % (self.redis.port, prefix)},
+            name="awredisdown")
+        lmtp = dc.lmtp_connect()
+        self.addCleanup(lmtp.close)
+        times = [self.fail_rq(lmtp)[1] for _ in range(3)]
+        baseline = max(times)
+        self.assertEqual(mailbox_state(dc, "rq")["total"], 3)
+
+        # hung: the kernel still accepts, nobody answers
+        os.kill(self.redis.proc.pid, signal.SIGSTOP)
+        try:
+            # held open: the stopped phase below gets another process
+            hung = dc.lmtp_connect()
+            self.addCleanup(hung.close)
+            self.degraded(dc, hung, baseline, REDIS_TIMEOUT,
+                          r"redis 127\.0\.0\.1:\d+: Timeout after 500 ms")
+        finally:
+            os.kill(self.redis.proc.pid, signal.SIGCONT)
+        # nothing of the hung updates was applied late; counting goes on
+        # where it stopped
+        self.assertEqual(mailbox_state(dc, "rq")["total"], 3)
+        self.escalate_from(dc, lmtp, 3)
+
+        # stopped: a suspended mailbox is not refused for want of state
+        port = self.redis.port
+        self.redis.stop()
+        with dc.lmtp_connect() as other:
+            self.degraded(dc, other, baseline, REDIS_TIMEOUT,
+                          r"redis 127\.0\.0\.1:\d+: .*Connection refused")
+        # back, empty (no persistence): state is kept again
+        with unittest.mock.patch("test_shared_state._free_port",
+                                 return_value=port):
+            self.redis.start()
+        message_id, _ = self.fail_rq(lmtp)
+        self.assertEqual(self.events(dc, [message_id]),
+                         [("raised", message_id)])
+        self.fail_rq(lmtp)
+        self.assertEqual(mailbox_state(dc, "rq")["total"], 2)
+        self.assertRateLimited(dc, self.STATE_ERROR)
+        self.assertNoCrash(dc)
+
+    def test_file_state_unwritable_then_fixed(self):
+        dc = self.start_dovecot(users=self.USERS, alertwall=True,
+                                name="awstatero")
+        lmtp = dc.lmtp_connect()
+        self.addCleanup(lmtp.close)
+        baseline = max(self.fail_rq(lmtp)[1] for _ in range(3))
+
+        os.chmod(dc.alertwall_state, 0)
+        try:
+            with dc.lmtp_connect() as other:
+                self.degraded(dc, other, baseline, 0.0,
+                              r"Permission denied")
+        finally:
+            os.chmod(dc.alertwall_state, 0o770)
+        self.assertEqual(mailbox_state(dc, "rq")["total"], 3)
+        self.escalate_from(dc, lmtp, 3)
+        self.assertRateLimited(dc, self.STATE_ERROR)
+        self.assertNoCrash(dc)
+
+    def test_stuck_lock_holder_costs_one_timeout(self):
+        dc = self.start_dovecot(users=self.USERS, alertwall=True,
+                                name="awstatelock")
+        lmtp = dc.lmtp_connect()
+        self.addCleanup(lmtp.close)
+        baseline = max(self.fail_rq(lmtp)[1] for _ in range(3))
+        self.healthy(dc, lmtp)
+        # a process stuck while holding every state file's lock (a hung
+        # lock manager makes every lock wait so)
+        fds = []
+        for path in glob.glob(os.path.join(dc.alertwall_state, "*", "*")):
+            fd = os.open(path, os.O_RDWR)
+            fds.append(fd)
+            fcntl.lockf(fd, fcntl.LOCK_EX)
+        self.assertGreaterEqual(len(fds), 3)
+        try:
+            with dc.lmtp_connect() as other:
+                self.degraded(dc, other, baseline, FILE_STORE_TIMEOUT,
+                              r"Timeout locking ")
+        finally:
+            for fd in fds:
+                os.close(fd)
+        self.assertEqual(mailbox_state(dc, "rq")["total"], 3)
+        self.escalate_from(dc, lmtp, 3)
         self.assertNoCrash(dc)
 
 
