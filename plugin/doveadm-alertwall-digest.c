@@ -16,6 +16,7 @@
 #include "array.h"
 #include "str.h"
 #include "ioloop.h"
+#include "time-util.h"
 #include "master-service.h"
 #include "mail-storage-service.h"
 #include "mail-namespace.h"
@@ -49,7 +50,9 @@ ARRAY_DEFINE_TYPE(digest_owner, struct digest_owner);
 
 struct digest_ctx {
 	pool_t pool;
+	/* the period of the new alerts */
 	time_t since;
+	time_t now;
 	ARRAY_TYPE(alertwall_digest_open) open;
 	ARRAY_TYPE(alertwall_digest_new) new_alerts;
 	ARRAY_TYPE(alertwall_silence) silences;
@@ -98,21 +101,25 @@ static int digest_admin_sep(const char *username, char *sep_r,
 	return ret;
 }
 
+/* The stored value is "last=USECS": the time the last digest of the kind
+   started to gather, in microseconds, so that the next one neither
+   repeats nor loses a record. Returns 1 with *last_usecs_r, 0 when there
+   was none (or it is damaged), -1 with *error_r. */
 static int digest_last_get(struct alertwall_store *store, const char *key,
-			   time_t *last_r, const char **error_r)
+			   long long *last_usecs_r, const char **error_r)
 {
 	const char *value;
 	unsigned long long num;
 	int ret;
 
-	*last_r = 0;
+	*last_usecs_r = 0;
 	ret = alertwall_store_get(store, key, &value, error_r);
 	if (ret <= 0)
 		return ret;
 	if (!str_begins(value, "last=") ||
 	    str_to_ullong(t_strcut(value + 5, '\n'), &num) < 0)
 		return 0;
-	*last_r = (time_t)num;
+	*last_usecs_r = (long long)num;
 	return 1;
 }
 
@@ -285,7 +292,7 @@ static int digest_send(const struct alertwall_engine_settings *set,
 	digest.kind = kind->name;
 	digest.recipient = recipient;
 	digest.since = since;
-	digest.now = ioloop_time;
+	digest.now = ctx->now;
 	digest.since_last = since_last;
 	digest.from = set->spool.from;
 	digest_fill(ctx, owner, &digest);
@@ -321,7 +328,8 @@ static void cmd_alertwall_digest(struct doveadm_cmd_context *cctx)
 	const struct alertwall_rules *rules;
 	const char *key, *error;
 	bool hourly = FALSE, daily = FALSE, since_last;
-	time_t last;
+	long long last_usecs, now_usecs, since_usecs;
+	struct timeval now;
 	char sep;
 	int ret, failed = 0;
 
@@ -360,15 +368,22 @@ static void cmd_alertwall_digest(struct doveadm_cmd_context *cctx)
 	}
 
 	key = t_strconcat(ALERTWALL_DIGEST_KEY_PREFIX, kind->name, NULL);
-	ret = digest_last_get(store, key, &last, &error);
+	ret = digest_last_get(store, key, &last_usecs, &error);
 	if (ret < 0) {
 		i_error("Reading the last digest's time failed: %s", error);
 		doveadm_exit_code = EX_TEMPFAIL;
 		return;
 	}
-	since_last = ret > 0 && last <= ioloop_time;
+	/* taken before the log is read: a record written meanwhile is in
+	   the next digest too, never in neither */
+	i_gettimeofday(&now);
+	now_usecs = (long long)now.tv_sec * 1000000LL + now.tv_usec;
+	since_last = ret > 0 && last_usecs <= now_usecs;
+	since_usecs = since_last ? last_usecs :
+		now_usecs - (long long)kind->default_secs * 1000000LL;
 	i_zero(&ctx);
-	ctx.since = since_last ? last : ioloop_time - (time_t)kind->default_secs;
+	ctx.since = (time_t)(since_usecs / 1000000);
+	ctx.now = now.tv_sec;
 
 	ctx.pool = pool_alloconly_create("alertwall digest", 8192);
 	p_array_init(&ctx.open, ctx.pool, 32);
@@ -383,7 +398,7 @@ static void cmd_alertwall_digest(struct doveadm_cmd_context *cctx)
 		pool_unref(&ctx.pool);
 		return;
 	}
-	if (doveadm_alertwall_read_log(set.log_path, ctx.since,
+	if (doveadm_alertwall_read_log(set.log_path, since_usecs,
 				       digest_record_func, &ctx) < 0) {
 		doveadm_exit_code = EX_TEMPFAIL;
 		pool_unref(&ctx.pool);
@@ -430,8 +445,7 @@ static void cmd_alertwall_digest(struct doveadm_cmd_context *cctx)
 		return;
 	}
 	if (alertwall_store_update(store, key, digest_set_value,
-			(void *)t_strdup_printf("last=%lld\n",
-						(long long)ioloop_time),
+			(void *)t_strdup_printf("last=%lld\n", now_usecs),
 			&error) < 0) {
 		i_error("Keeping the digest's time failed (the next digest "
 			"repeats this period): %s", error);

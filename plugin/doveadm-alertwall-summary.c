@@ -212,8 +212,9 @@ static void cmd_alertwall_summary(struct doveadm_cmd_context *cctx)
 	p_array_init(&ctx.open, ctx.pool, 32);
 	p_array_init(&silences, ctx.pool, 4);
 
-	if (doveadm_alertwall_read_log(set.log_path, since, summary_record,
-				       &ctx) < 0) {
+	if (doveadm_alertwall_read_log(set.log_path,
+				       (long long)since * 1000000LL,
+				       summary_record, &ctx) < 0) {
 		/* logged */
 		doveadm_exit_code = EX_TEMPFAIL;
 		pool_unref(&ctx.pool);

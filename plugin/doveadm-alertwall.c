@@ -261,7 +261,7 @@ doveadm_alertwall_record_parse(const char *line,
 	return ret < 0 ? -1 : 0;
 }
 
-int doveadm_alertwall_read_log(const char *path, time_t since,
+int doveadm_alertwall_read_log(const char *path, long long since_usecs,
 			       doveadm_alertwall_record_func *func,
 			       void *context)
 {
@@ -274,7 +274,7 @@ int doveadm_alertwall_read_log(const char *path, time_t since,
 	/* records start with their time, in one fixed format that sorts as
 	   text: most lines are skipped without parsing */
 	str = t_str_new(32);
-	alertwall_record_append_time((long long)since * 1000000LL, str);
+	alertwall_record_append_time(since_usecs, str);
 	since_str = str_c(str);
 	i_assert(strlen(since_str) == DOVEADM_ALERTWALL_RECORD_TIME_LEN);
 

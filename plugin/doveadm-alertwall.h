@@ -86,9 +86,10 @@ struct doveadm_alertwall_record {
 typedef void doveadm_alertwall_record_func(const struct doveadm_alertwall_record *rec,
 					   void *context);
 /* Read the sidecar log at path (the current file, not rotated ones) and
-   call func for each record whose time is at or after since. A missing
+   call func for each record whose time is at or after since_usecs
+   (microseconds since the epoch; records have milliseconds). A missing
    log has no records. Returns 0, or -1 when it cannot be read (logged). */
-int doveadm_alertwall_read_log(const char *path, time_t since,
+int doveadm_alertwall_read_log(const char *path, long long since_usecs,
 			       doveadm_alertwall_record_func *func,
 			       void *context);
 
