@@ -28,16 +28,15 @@ import fcntl
 import glob
 import os
 import re
-import shutil
 import signal
 import subprocess
-import threading
 import time
 import unittest
 import unittest.mock
 
 from awtest import mime
-from awtest.dovecot import DovecotError, DovecotTestCase, PrivateDovecot
+from awtest.dovecot import DovecotError, DovecotTestCase, PrivateDovecot, \
+    _smtp_body
 from test_escalation import CODE, QUOTA_FULL, mailbox_state, \
     rule_retry_limit
 from test_shared_state import Redis
@@ -108,13 +107,6 @@ def spool_names(dc, subdir):
     return sorted(os.listdir(path)) if os.path.isdir(path) else []
 
 
-def chown_tree(path, uid, gid):
-    for dirpath, dirnames, filenames in os.walk(path):
-        os.chown(dirpath, uid, gid)
-        for name in filenames:
-            os.chown(os.path.join(dirpath, name), uid, gid)
-
-
 class MatrixTestCase(DovecotTestCase):
 
     def assertNoCrash(self, dc):
@@ -142,6 +134,31 @@ class MatrixTestCase(DovecotTestCase):
         start = time.monotonic()
         replies = lmtp.send(rcpts, msg)
         return replies, time.monotonic() - start
+
+    def fail_rq(self, lmtp):
+        """A delivery to rq's full mailbox; (Message-ID, seconds)."""
+        msg = mime.make_message(to="rq@example.test", size=40 * 1024)
+        replies, secs = self.timed_send(lmtp, ["rq"], msg)
+        self.assertEqual((replies["rq"].code, replies["rq"].enhanced_status),
+                         (552, "5.2.2"), "refused: %r" % (replies,))
+        return mime.message_id(msg), secs
+
+    def events(self, dc, message_ids):
+        return [(r["event"], r["message_id"]) for r in dc.sidecar_records()
+                if r.get("user") == "rq" and r["message_id"] in message_ids]
+
+    def escalate_from(self, dc, lmtp, attempts):
+        """Failures from attempts counted up to the retry limit: exactly
+        the last one escalates."""
+        limit = rule_retry_limit(dc)
+        self.assertLess(attempts, limit)
+        sent = [self.fail_rq(lmtp)[0] for _ in range(limit - attempts)]
+        escalated = [m for e, m in self.events(dc, sent) if e == "escalated"]
+        self.assertEqual(escalated, sent[-1:], "escalated at attempt %d"
+                         % limit)
+        state = mailbox_state(dc, "rq")
+        self.assertEqual((state["status"], state["suspended"]),
+                         ("permanent", "yes"))
 
 
 class SidecarFaultTest(MatrixTestCase):
@@ -507,24 +524,12 @@ class StateFaultTest(MatrixTestCase):
     def tearDownClass(cls):
         cls.redis.close()
 
-    def fail_rq(self, lmtp):
-        """A delivery to rq's full mailbox; (Message-ID, seconds)."""
-        msg = mime.make_message(to="rq@example.test", size=40 * 1024)
-        replies, secs = self.timed_send(lmtp, ["rq"], msg)
-        self.assertEqual((replies["rq"].code, replies["rq"].enhanced_status),
-                         (552, "5.2.2"), "refused: %r" % (replies,))
-        return mime.message_id(msg), secs
-
     def healthy(self, dc, lmtp):
         msg = mime.make_message(to="ok@example.test")
         replies, secs = self.timed_send(lmtp, ["ok"], msg)
         self.assertEqual(replies["ok"].code, 250, replies)
         self.assertIn(mime.message_id(msg), inbox_ids(dc, "ok"))
         return secs
-
-    def events(self, dc, message_ids):
-        return [(r["event"], r["message_id"]) for r in dc.sidecar_records()
-                if r.get("user") == "rq" and r["message_id"] in message_ids]
 
     def degraded(self, dc, lmtp, baseline, timeout, why):
         """While the store is broken: on a fresh process (lmtp), two
@@ -554,19 +559,6 @@ class StateFaultTest(MatrixTestCase):
         self.assertRegex(errors[0], why)
         self.assertIn("(alerts are raised without state until it works "
                       "again)", errors[0])
-
-    def escalate_from(self, dc, lmtp, attempts):
-        """Failures from attempts counted up to the retry limit: exactly
-        the last one escalates."""
-        limit = rule_retry_limit(dc)
-        self.assertLess(attempts, limit)
-        sent = [self.fail_rq(lmtp)[0] for _ in range(limit - attempts)]
-        escalated = [m for e, m in self.events(dc, sent) if e == "escalated"]
-        self.assertEqual(escalated, sent[-1:], "escalated at attempt %d"
-                         % limit)
-        state = mailbox_state(dc, "rq")
-        self.assertEqual((state["status"], state["suspended"]),
-                         ("permanent", "yes"))
 
     def test_redis_hung_then_stopped(self):
         prefix = "awtest%s:" % os.urandom(6).hex()
@@ -657,6 +649,202 @@ class StateFaultTest(MatrixTestCase):
         self.assertEqual(mailbox_state(dc, "rq")["total"], 3)
         self.escalate_from(dc, lmtp, 3)
         self.assertNoCrash(dc)
+
+
+class RulesFileFaultTest(MatrixTestCase):
+    """The rules file deleted, truncated, replaced and rewritten while
+    processes run: each process looks at the file again at most every
+    second and uses what it finds, or the built-in rules."""
+
+    def send(self, lmtp):
+        """Too large for big, fine for ok; the code big's alert got."""
+        msg = big_message("big")
+        replies = lmtp.send(["big", "ok"], msg)
+        self.assertEqual((replies["big"].code, replies["big"].enhanced_status),
+                         (451, "4.2.0"), replies)
+        self.assertEqual(replies["ok"].code, 250, replies)
+        self.sent.append(mime.message_id(msg))
+        recs = [r for r in self.dc.sidecar_records()
+                if r["event"] == "raised" and
+                r["message_id"] == mime.message_id(msg)]
+        self.assertEqual(len(recs), 1, recs)
+        return recs[0]["code"]
+
+    def invalid_lines(self, since):
+        return lines_matching(self.dc, r"alertwall: Invalid rules file "
+                              + re.escape(self.rules), since)
+
+    def change(self, write):
+        """Change the file, wait out the re-stat interval; returns a log
+        mark."""
+        mark = self.dc.log_mark()
+        write()
+        time.sleep(1.1)
+        return mark
+
+    def test_deleted_truncated_replaced_rewritten(self):
+        dc = PrivateDovecot(users={"big": {"quota_max_mail_size":
+                                           MAX_MAIL_SIZE},
+                                   "ok": {}, "admin": {}, "postmaster": {}},
+                            alertwall=True, name="awrulesmid")
+        self.addCleanup(self._close_dovecot, dc)
+        self.dc, self.sent = dc, []
+        self.rules = os.path.join(dc.root, "rules.yaml")
+        with open(os.path.join(dc.rules)) as f:
+            shipped = f.read()
+        with open(self.rules, "w") as f:
+            f.write(shipped)
+        dc.rules = self.rules
+        dc.start()
+        lmtp = dc.lmtp_connect()
+        self.addCleanup(lmtp.close)
+        self.assertEqual(self.send(lmtp), "MESSAGE_TOO_LARGE")
+        pid = dc.connection_pid(lmtp.sock, "lmtp")
+
+        # deleted: the built-in rules, and the invalid-rules alert
+        mark = self.change(lambda: os.unlink(self.rules))
+        for _ in range(2):
+            self.assertEqual(self.send(lmtp), "MESSAGE_TOO_LARGE")
+        invalid = [r for r in dc.sidecar_records()
+                   if r["code"] == "ALERTWALL_RULES_INVALID"]
+        self.assertEqual([(r["event"], r["service"]) for r in invalid],
+                         [("raised", "lmtp")])
+        self.assertIn(self.rules, invalid[0]["text"])
+        self.assertIn("No such file or directory", invalid[0]["text"])
+        lines = self.invalid_lines(mark)
+        self.assertEqual([log_pid(ln) for ln in lines], [pid],
+                         "one line while the file stays deleted")
+
+        # truncated in the middle of a rule: still the built-in rules,
+        # its errors logged once, the alert not raised again
+        cut = shipped.index("    nature: permanent",
+                            shipped.index("code: MESSAGE_TOO_LARGE"))
+
+        def truncate():
+            with open(self.rules, "w") as f:
+                f.write(shipped[:cut])
+        mark = self.change(truncate)
+        for _ in range(2):
+            self.assertEqual(self.send(lmtp), "MESSAGE_TOO_LARGE")
+        lines = self.invalid_lines(mark)
+        self.assertEqual([log_pid(ln) for ln in lines], [pid], lines)
+        self.assertRegex(dc.log_text("error", mark),
+                         r"Error: alertwall: %s:\d+:\d+: " %
+                         re.escape(self.rules))
+        self.assertEqual(len([r for r in dc.sidecar_records()
+                              if r["code"] == "ALERTWALL_RULES_INVALID" and
+                              r["event"] == "raised"]), 1,
+                         "deduplicated")
+
+        # replaced (a new file renamed over it): its rule takes effect
+        def replace():
+            tmp = self.rules + ".new"
+            with open(tmp, "w") as f:
+                f.write(shipped.replace("code: MESSAGE_TOO_LARGE",
+                                        "code: OVERSIZE_REPLACED"))
+            os.rename(tmp, self.rules)
+        mark = self.change(replace)
+        self.assertEqual(self.send(lmtp), "OVERSIZE_REPLACED")
+        # rewritten in place (same inode)
+        ino = os.stat(self.rules).st_ino
+
+        def rewrite():
+            with open(self.rules, "w") as f:
+                f.write(shipped.replace("code: MESSAGE_TOO_LARGE",
+                                        "code: OVERSIZE_REWRITTEN"))
+        self.change(rewrite)
+        self.assertEqual(os.stat(self.rules).st_ino, ino)
+        self.assertEqual(self.send(lmtp), "OVERSIZE_REWRITTEN")
+        self.assertEqual(dc.connection_pid(lmtp.sock, "lmtp"), pid,
+                         "one long-lived process saw every change")
+        self.assertEqual(self.invalid_lines(mark), [],
+                         "a valid file logs nothing")
+        # another process reads the same file
+        with dc.lmtp_connect() as other:
+            self.assertNotEqual(dc.connection_pid(other.sock, "lmtp"), pid)
+            self.assertEqual(self.send(other), "OVERSIZE_REWRITTEN")
+
+        # no delivery was lost: big's are deferred, ok's stored
+        self.assertEqual(sorted(inbox_ids(dc, "ok")), sorted(self.sent))
+        self.assertEqual(inbox_ids(dc, "big"), [])
+        dc.wait_for(lambda: invalid[0]["id"] in
+                    wall_ids(dc, "admin", "Alerts/Errors"), WALL_TIMEOUT,
+                    "the invalid-rules alert in the admin's wall",
+                    interval=0.2)
+        self.assertEqual(wall_ids(dc, "postmaster", "Alerts/Errors"),
+                         [invalid[0]["id"]])
+        self.assertNoCrash(dc)
+
+
+class KilledRaiseTest(MatrixTestCase):
+    """An lmtp process killed with SIGKILL while it raises an alert (held
+    in the state store's lock)."""
+
+    def test_sigkill_while_raising_leaves_no_stale_lock(self):
+        dc = self.start_dovecot(users={"rq": {"quota_rule": QUOTA_FULL},
+                                       "admin": {}},
+                                alertwall=True, name="awkill")
+        with dc.lmtp_connect() as lmtp:
+            self.fail_rq(lmtp)
+        objects = []
+        for path in glob.glob(os.path.join(dc.alertwall_state, "*", "*")):
+            # a state file starts with its key: the object's is its code's
+            with open(path, "rb") as f:
+                if f.readline().startswith(CODE.encode()):
+                    objects.append(path)
+        self.assertEqual(len(objects), 1, objects)
+        # the lock a stuck process would hold (closing any descriptor of
+        # the file drops it)
+        fd = os.open(objects[0], os.O_RDWR)
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX)
+            inode = os.fstat(fd).st_ino
+            lmtp = dc.lmtp_connect()
+            self.addCleanup(lmtp.close)
+            pid = dc.connection_pid(lmtp.sock, "lmtp")
+            msg = mime.make_message(to="rq@example.test", size=40 * 1024)
+            self.assertEqual(lmtp.mail_from("sender@example.test").code, 250)
+            self.assertEqual(lmtp.rcpt_to("rq").code, 250)
+            self.assertEqual(lmtp.command("DATA").code, 354)
+            lmtp.sock.sendall(_smtp_body(msg))
+
+            def waiting():
+                with open("/proc/locks") as f:
+                    return any("->" in ln and " %d " % pid in ln and
+                               ":%d " % inode in ln for ln in f)
+            dc.wait_for(waiting, FILE_STORE_TIMEOUT - 0.5,
+                        "the lmtp process waits for the state lock",
+                        interval=0.01)
+            os.kill(pid, signal.SIGKILL)
+        finally:
+            # the stuck holder goes away too
+            os.close(fd)
+
+        # the sender got no reply for the transaction: it keeps the mail
+        with self.assertRaisesRegex(DovecotError, "connection closed"):
+            lmtp.read_reply()
+        dc.wait_for(lambda: lines_matching(dc, r"child %d killed with "
+                                           r"signal 9" % pid),
+                    5.0, "the master saw the kill")
+
+        # its retry is handled normally, with no stale lock in the way
+        with dc.lmtp_connect() as retry:
+            replies, secs = self.timed_send(retry, ["rq"], msg)
+            self.assertEqual((replies["rq"].code,
+                              replies["rq"].enhanced_status),
+                             (552, "5.2.2"))
+            self.assertLess(secs, 1.0)
+            self.assertNotIn(mime.message_id(msg), inbox_ids(dc, "rq"))
+            # the killed raise wrote nothing: the state is whole and
+            # counts on to one escalation at the retry limit
+            self.assertEqual(mailbox_state(dc, "rq")["total"], 2)
+            self.escalate_from(dc, retry, 2)
+        self.assertEqual(lines_matching(dc, "alertwall_state"), [],
+                         "no store error after the kill")
+        crashes = [ln for ln in dc.log_text("all").splitlines()
+                   if CRASH_RE.search(ln) and
+                   "child %d killed with signal 9" % pid not in ln]
+        self.assertEqual(crashes, [], "only the process killed here")
 
 
 if __name__ == "__main__":
