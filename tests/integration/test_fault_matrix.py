@@ -15,7 +15,9 @@ cannot be written waits in the memory of the process that raised it (256
 records at most, oldest dropped and counted) and is written, in order,
 before that process's next record. A process that exits while the log is
 still broken says in Dovecot's log how many records it lost; no other
-process can write them. Each alert's mail is spooled independently of the
+process can write them. A record cut short by a filling disk leaves its
+start as a line of its own (not JSON: readers skip it) and is written
+again whole. Each alert's mail is spooled independently of the
 sidecar log, so the walls get it either way.
 
 Already proven elsewhere, not repeated here: many concurrent failures of
@@ -25,6 +27,7 @@ unreadable admin mailbox (test_rules_admin), a broken rules file at start
 """
 
 import fcntl
+import json
 import glob
 import os
 import re
@@ -246,20 +249,23 @@ class SidecarFaultTest(MatrixTestCase):
                             self.logdir], check=True)
             dc.add_cleanup(lambda: subprocess.run(
                 ["umount", "-l", self.logdir], check=False))
-            filler = os.path.join(self.logdir, "filler")
-            try:
-                with open(filler, "wb") as f:
-                    while True:
-                        f.write(b"\0" * 4096)
-                        f.flush()
-            except OSError:
-                pass  # full
-
-            def heal():
-                os.unlink(filler)
+            heal = self.fill_logdir()
         else:
             raise ValueError(fault)
         return heal, {p: open(p, "rb").read() for p in untouched}
+
+    def fill_logdir(self):
+        """Fill the tmpfs mounted on the log's directory; returns the
+        function that makes room again."""
+        filler = os.path.join(self.logdir, "filler")
+        try:
+            with open(filler, "wb") as f:
+                while True:
+                    f.write(b"\0" * 4096)
+                    f.flush()
+        except OSError:
+            pass  # full
+        return lambda: os.unlink(filler)
 
     def all_log_files(self, dc):
         log = dc.plugin["alertwall_log"]
@@ -347,6 +353,49 @@ class SidecarFaultTest(MatrixTestCase):
                     "wall" % len(ids), interval=0.3)
         self.assertEqual(sorted(inbox_ids(dc, "ok")), sorted(sent))
         self.assertRateLimited(dc, "alertwall: sidecar log")
+        self.assertNoCrash(dc)
+
+    def test_disk_filling_up_mid_record_keeps_records_whole(self):
+        # the disk fills while the log is in use: a record that does not
+        # fit in the last page is written in part
+        dc = self.start("awsideshort")
+        log = dc.plugin["alertwall_log"]
+        subprocess.run(["mount", "-t", "tmpfs", "-o",
+                        "size=64k,mode=0770,uid=%d,gid=%d"
+                        % (dc.uid, dc.gid), "awtest-sidecar", self.logdir],
+                       check=True)
+        dc.add_cleanup(lambda: subprocess.run(["umount", "-l", self.logdir],
+                                              check=False))
+        # an older record that leaves 150 bytes of its page free
+        pad = b'{"pad":"' + b"p" * (4096 - 150 - 11) + b'"}\n'
+        with open(log, "wb") as f:
+            f.write(pad)
+        os.chown(log, dc.uid, dc.gid)
+        os.chmod(log, 0o660)
+        heal = self.fill_logdir()
+
+        lmtp = dc.lmtp_connect()
+        self.addCleanup(lmtp.close)
+        mark = dc.log_mark()
+        queued = [self.send(lmtp, dc) for _ in range(2)]
+        self.assertEqual(os.path.getsize(log), 4096, "150 bytes written")
+        errors = lines_matching(dc, "alertwall: sidecar log", since=mark)
+        self.assertEqual(len(errors), 1, errors)
+        self.assertRegex(errors[0], r"sidecar log %s: write\(\) wrote only "
+                         r"150 of \d+ bytes" % re.escape(log))
+        heal()
+        last = self.send(lmtp, dc)
+
+        # the torn part is a line of its own; every record follows whole
+        with open(log, "rb") as f:
+            lines = f.read().split(b"\n")
+        self.assertEqual(lines[0] + b"\n", pad)
+        torn, rest = lines[1], [ln for ln in lines[2:] if ln]
+        self.assertEqual(len(torn), 150)
+        self.assertTrue(rest[0].startswith(torn), "the torn line is the "
+                        "start of the record retried whole")
+        ids = [json.loads(ln)["message_id"] for ln in rest]
+        self.assertEqual(ids, queued + [last])
         self.assertNoCrash(dc)
 
     def test_exiting_process_reports_the_records_it_could_not_write(self):
