@@ -386,7 +386,7 @@ class OpsTest(DovecotTestCase):
         # alice's alert fills the lmtp process's cache before the silence
         first = self.over_quota("alice")
         self.wall_mail("admin", "Alerts/Warnings", first["id"])
-        added = self.silence("user=dave", "--for", "8s")
+        added = self.silence("user=dave", "--for", "10s")
         time.sleep(SILENCE_CACHE_SECS + 1)
         muted = self.over_quota("dave")
         # another user's alert of the same code is not silenced
