@@ -10,6 +10,7 @@
 #include "str.h"
 #include "net.h"
 #include "ioloop.h"
+#include "hostpid.h"
 #include "strescape.h"
 #include "write-full.h"
 #include "mkdir-parents.h"
@@ -218,7 +219,7 @@ int alertwall_spool_alert(const struct alertwall_spool_settings *set,
 	ARRAY_TYPE(alertwall_spool_recipient_t) rcpts;
 	const struct alertwall_spool_recipient *rcpt;
 	struct alertwall_report_settings report_set;
-	const char *folder;
+	const char *folder, *unique;
 	string_t *mail;
 	unsigned int n = 0;
 	int ret = 0;
@@ -237,6 +238,11 @@ int alertwall_spool_alert(const struct alertwall_spool_settings *set,
 				 alertwall_level_folder(alert->level));
 
 	mail = t_str_new(4096);
+	/* one alert id is mailed more than once (raised, reminded,
+	   resolved): a name of its own per mail, or a later one would
+	   replace one still waiting in the spool. ID.N stays the form the
+	   deliver service reads the id from. */
+	unique = t_strdup_printf("%lld-%s", alert->time_usecs, my_pid);
 	array_foreach(&rcpts, rcpt) {
 		str_truncate(mail, 0);
 		/* the deliver service reads its envelope from these */
@@ -249,7 +255,8 @@ int alertwall_spool_alert(const struct alertwall_spool_settings *set,
 					record_json, orig_headers,
 					&report_set, mail);
 		if (alertwall_spool_write(set->spool_dir,
-				t_strdup_printf("%s.%u", alert->id, n), mail) < 0) {
+				t_strdup_printf("%s.%s-%u", alert->id, unique, n),
+				mail) < 0) {
 			ret = -1;
 			break;
 		}
