@@ -27,11 +27,12 @@ unreadable admin mailbox (test_rules_admin), a broken rules file at start
 """
 
 import fcntl
-import json
 import glob
+import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 import unittest
@@ -105,9 +106,24 @@ def inbox_ids(dc, user):
     return [mime.message_id(m) for m in dc.imap_fetch_all(user)]
 
 
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def spool_names(dc, subdir):
     path = os.path.join(dc.alertwall_spool, subdir)
     return sorted(os.listdir(path)) if os.path.isdir(path) else []
+
+
+def nudge(dc):
+    """Wake the deliver service as a mail process does after spooling."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(os.path.join(dc.base_dir, "alertwall-deliver"))
+        sock.sendall(b"VERSION\tscript\t4\t0\nnoreply\n\n")
+    finally:
+        sock.close()
 
 
 class MatrixTestCase(DovecotTestCase):
@@ -252,7 +268,7 @@ class SidecarFaultTest(MatrixTestCase):
             heal = self.fill_logdir()
         else:
             raise ValueError(fault)
-        return heal, {p: open(p, "rb").read() for p in untouched}
+        return heal, {p: read_bytes(p) for p in untouched}
 
     def fill_logdir(self):
         """Fill the tmpfs mounted on the log's directory; returns the
@@ -314,10 +330,9 @@ class SidecarFaultTest(MatrixTestCase):
                            for i in self.delivery_ids(dc, p)]
                 self.assertEqual([i for i in queued if i in written], [])
                 for path, content in untouched.items():
-                    with open(path, "rb") as f:
-                        self.assertEqual(f.read(), content,
-                                         "%s was written through the "
-                                         "symlink" % path)
+                    self.assertEqual(read_bytes(path), content,
+                                     "%s was written through the symlink"
+                                     % path)
                 # one clear error from this process, not one per alert
                 errors = lines_matching(dc, "alertwall: sidecar log",
                                         since=mark)
@@ -483,10 +498,9 @@ class AdminMailboxFaultTest(MatrixTestCase):
                     "the admin's copy given up", interval=0.1)
         # a loop would show up right after the give-up
         time.sleep(1.0)
-        self.assertEqual(spool_names(dc, "failed"), [a["id"] + ".0"])
-        with open(os.path.join(dc.alertwall_spool, "failed",
-                               a["id"] + ".0"), "rb") as f:
-            kept = f.read()
+        [failed] = spool_names(dc, "failed")
+        self.assertEqual(failed.rsplit(".", 1)[0], a["id"])
+        kept = read_bytes(os.path.join(dc.alertwall_spool, "failed", failed))
         self.assertEqual(mime.header(kept, "X-Alertwall-Id"), a["id"],
                          "the alert mail is kept where the admin finds it")
         self.assertEqual(spool_names(dc, "new") + spool_names(dc, "cur"), [])
@@ -509,7 +523,48 @@ class AdminMailboxFaultTest(MatrixTestCase):
         dc.wait_for(lambda: wall_ids(dc, "admin", "Alerts/Errors") ==
                     [b["id"]], WALL_TIMEOUT, "the next alert in the wall",
                     interval=0.2)
-        self.assertEqual(spool_names(dc, "failed"), [a["id"] + ".0"])
+        self.assertEqual(spool_names(dc, "failed"), [failed])
+        self.assertNoCrash(dc)
+
+    def test_waiting_alert_mail_is_not_replaced_by_its_followup(self):
+        # the admin's mailbox is full while an alert is raised and then
+        # resolved: both mails of the one alert id wait in the spool
+        dc = self.start_dovecot(
+            users={"q": {"quota_rule": "*:storage=20K"},
+                   "admin": {"quota_rule": "*:storage=1K"}},
+            alertwall=True, plugin={"alertwall_resolve_hold": "0"},
+            name="awadmwait")
+        msg = mime.make_message(to="q@example.test", size=40 * 1024)
+        reply = dc.lmtp_send(["q"], msg)["q"]
+        self.assertEqual(reply.code, 552)
+        [rec] = [r for r in dc.sidecar_records() if r["event"] == "raised"]
+        dc.wait_for(lambda: lines_matching(dc, r"lda\(admin\).*save failed "
+                                           r"to Alerts/Warnings: Quota"),
+                    WALL_TIMEOUT, "the admin's copy deferred", interval=0.1)
+        # the mailbox works again: the alert resolves (no hold-down)
+        reply = dc.lmtp_send(["q"], mime.make_message(
+            to="q@example.test"))["q"]
+        self.assertEqual(reply.code, 250)
+        self.assertEqual([r["event"] for r in dc.sidecar_records()
+                          if r["id"] == rec["id"]], ["raised", "resolved"])
+        dc.wait_for(lambda: lines_matching(dc, r"lda\(admin\).*save failed "
+                                           r"to Alerts/Info: Quota"),
+                    WALL_TIMEOUT, "the admin's second copy deferred",
+                    interval=0.1)
+        waiting = [mime.header(read_bytes(os.path.join(
+            dc.alertwall_spool, "new", name)), "X-Alertwall-Folder")
+            for name in spool_names(dc, "new")]
+        self.assertEqual(sorted(waiting), ["Alerts/Info", "Alerts/Warnings"],
+                         "both of the admin's mails wait")
+
+        # room again: both arrive
+        dc.add_user("admin", quota_rule="*:storage=100M")
+        time.sleep(1.1)
+        nudge(dc)
+        for folder in ("Alerts/Warnings", "Alerts/Info"):
+            dc.wait_for(lambda: wall_ids(dc, "admin", folder) == [rec["id"]],
+                        WALL_TIMEOUT, "the alert's mail in %s" % folder,
+                        interval=0.2)
         self.assertNoCrash(dc)
 
     def test_corrupted_admin_index_is_rebuilt_and_not_mailed(self):
