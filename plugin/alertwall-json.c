@@ -90,6 +90,8 @@ json_escaper_next(struct json_escaper *esc, char out[UNIT_MAX_LEN])
 		if (esc->invalid_run)
 			return 0;
 		esc->invalid_run = TRUE;
+		/* out holds bytes and their count, not a C string */
+		/* NOLINTNEXTLINE(bugprone-not-null-terminated-result) */
 		memcpy(out, REPLACEMENT_CHAR_UTF8, 3);
 		return 3;
 	}

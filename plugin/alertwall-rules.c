@@ -361,8 +361,8 @@ rules_map_get(struct rules_load_context *ctx, yaml_node_t *node,
 	const char *name;
 	unsigned int i;
 
-	memset(keys_r, 0, sizeof(*keys_r) * count);
-	memset(values_r, 0, sizeof(*values_r) * count);
+	for (i = 0; i < count; i++)
+		keys_r[i] = values_r[i] = NULL;
 	if (node->type != YAML_MAPPING_NODE) {
 		rules_error(ctx, node, "%s must be a map, not %s",
 			    what, rules_node_type_name(node));

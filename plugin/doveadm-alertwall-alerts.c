@@ -274,7 +274,7 @@ static int alerts_show_from_record(const char *line, pool_t pool,
 
 	input = i_stream_create_from_data(line, strlen(line));
 	parser = json_parser_init(input);
-	while ((ret = json_parse_next(parser, &type, &key)) > 0) {
+	while (json_parse_next(parser, &type, &key) > 0) {
 		if (type != JSON_TYPE_OBJECT_KEY)
 			break;
 		key = t_strdup(key);

@@ -231,7 +231,7 @@ doveadm_alertwall_record_parse(const char *line,
 	i_zero(rec);
 	input = i_stream_create_from_data(line, strlen(line));
 	parser = json_parser_init(input);
-	while ((ret = json_parse_next(parser, &type, &key)) > 0) {
+	while (json_parse_next(parser, &type, &key) > 0) {
 		if (type != JSON_TYPE_OBJECT_KEY)
 			break;
 		key = t_strdup(key);
