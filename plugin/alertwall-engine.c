@@ -108,7 +108,9 @@ static void ATTR_FORMAT(1, 2) alertwall_store_error(const char *fmt, ...)
 	va_list args;
 
 	i_gettimeofday(&store_failed_time);
-	if (ioloop_time - last_store_error < ALERTWALL_STORE_ERROR_INTERVAL_SECS)
+	/* a clock that went back must not silence errors for the jump */
+	if (ioloop_time >= last_store_error &&
+	    ioloop_time - last_store_error < ALERTWALL_STORE_ERROR_INTERVAL_SECS)
 		return;
 	last_store_error = ioloop_time;
 	va_start(args, fmt);

@@ -306,12 +306,26 @@ report_headers(const struct report_context *ctx, const char *boundary,
 	report_header_raw(dest, "Date",
 			  message_date_create(alert->time_usecs / 1000000));
 	/* the recipient's crc tells apart two mails of one role (impacted
-	   mailbox owners), and the same mail rendered again matches */
+	   mailbox owners), and the same mail rendered again matches; the
+	   follow-ups of an alert (reminders, resolved) share its id, so their
+	   event and time keep them apart from the raised mail and each
+	   other: the deliver service's duplicate check goes by Message-ID */
 	value = alertwall_report_role_name(ctx->role);
-	report_header_raw(dest, "Message-ID", t_strdup_printf(
-		"<%s.%s.%08x@alertwall>", ctx->id_token,
-		value != NULL ? value : "unknown",
-		crc32_str(ctx->recipient)));
+	if (alert->event == ALERTWALL_EVENT_RAISED) {
+		report_header_raw(dest, "Message-ID", t_strdup_printf(
+			"<%s.%s.%08x@alertwall>", ctx->id_token,
+			value != NULL ? value : "unknown",
+			crc32_str(ctx->recipient)));
+	} else {
+		const char *event = alertwall_event_name(alert->event);
+
+		report_header_raw(dest, "Message-ID", t_strdup_printf(
+			"<%s.%s-%llx.%s.%08x@alertwall>", ctx->id_token,
+			event != NULL ? event : "event",
+			(unsigned long long)alert->time_usecs,
+			value != NULL ? value : "unknown",
+			crc32_str(ctx->recipient)));
+	}
 	report_header_raw(dest, "Auto-Submitted", "auto-generated");
 	report_header_raw(dest, "X-Alertwall-Id", ctx->id_token);
 	report_header_text(dest, "X-Alertwall-Code",

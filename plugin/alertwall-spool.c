@@ -40,7 +40,9 @@ static void ATTR_FORMAT(1, 2) alertwall_spool_error(const char *fmt, ...)
 	va_list args;
 
 	/* one line a minute is enough to tell the admin */
-	if (ioloop_time - last_error_time < ALERTWALL_SPOOL_ERROR_INTERVAL_SECS)
+	/* a clock that went back must not silence errors for the jump */
+	if (ioloop_time >= last_error_time &&
+	    ioloop_time - last_error_time < ALERTWALL_SPOOL_ERROR_INTERVAL_SECS)
 		return;
 	last_error_time = ioloop_time;
 	va_start(args, fmt);

@@ -619,6 +619,23 @@ START_TEST(test_report_headers)
 	ck_assert_str_eq(header_get(root->header, "Message-ID"),
 			 t_strdup_printf("<" TEST_ID ".admin.%08x@alertwall>",
 					 crc32_str(TEST_RCPT)));
+	/* a follow-up of the same alert (reminder, resolved) is another
+	   mail, and so is the next reminder */
+	alert.event = ALERTWALL_EVENT_REPEATED;
+	msg_id = t_strdup(header_get(parse_part(render(&alert, TEST_RCPT,
+		ALERTWALL_REPORT_ROLE_ADMIN, 1, NULL, NULL))->header, "Message-ID"));
+	ck_assert_str_ne(msg_id, t_strdup_printf("<" TEST_ID ".admin.%08x@alertwall>",
+						 crc32_str(TEST_RCPT)));
+	alert.time_usecs += 1000000;
+	ck_assert_str_ne(header_get(parse_part(render(&alert, TEST_RCPT,
+		ALERTWALL_REPORT_ROLE_ADMIN, 1, NULL, NULL))->header, "Message-ID"),
+		msg_id);
+	alert.event = ALERTWALL_EVENT_RESOLVED;
+	ck_assert_str_ne(header_get(parse_part(render(&alert, TEST_RCPT,
+		ALERTWALL_REPORT_ROLE_ADMIN, 1, NULL, NULL))->header, "Message-ID"),
+		msg_id);
+	alert.event = ALERTWALL_EVENT_RAISED;
+	alert.time_usecs -= 1000000;
 
 	/* configured sender; a hostname is reduced to host name bytes */
 	alertwall_report_render(&alert, TEST_RCPT, ALERTWALL_REPORT_ROLE_ADMIN,
