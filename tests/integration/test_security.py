@@ -13,12 +13,19 @@ Dovecot (doc/security.md cites these tests).
   everything else goes to failed/ and the sidecar log, never into a
   mailbox.
 - The files alertwall creates have the documented modes: sidecar log and
-  state files 0660, spool directories 1733, spool files 0600.
+  state files 0660, spool directories 1733, spool files 0600, the deliver
+  service's cur/ and failed/ 0700 root; another local user (not the mail
+  uid) can touch none of them where the directories are set up as
+  README says, and can only wake the deliver service.
+- A hostile sender gets one alert mail to the admin per oversized message
+  (email-level alerts are per Message-ID) until the admin silences the
+  code; then they are logged only.
 """
 
 import os
 import socket
 import stat
+import time
 import unittest
 
 from awtest import faults, mime
@@ -267,11 +274,27 @@ class FileModesTest(DovecotTestCase):
         rec = dc.wait_for(dc.sidecar_records, WALL_TIMEOUT, "no alert")[0]
 
         def waiting():
-            return [os.path.join(dc.alertwall_spool, sub, f)
-                    for sub in ("new", "cur")
-                    if os.path.isdir(os.path.join(dc.alertwall_spool, sub))
-                    for f in os.listdir(os.path.join(dc.alertwall_spool, sub))
-                    if f.startswith(rec["id"])]
+            """[(name, lstat)] of the spool files of the alert; they move
+            between new/ and cur/ while the service retries"""
+            out = []
+            for sub in ("new", "cur"):
+                d = os.path.join(dc.alertwall_spool, sub)
+                try:
+                    names = os.listdir(d)
+                except FileNotFoundError:
+                    continue
+                for name in names:
+                    if not name.startswith(rec["id"]):
+                        continue
+                    try:
+                        out.append((name, os.lstat(os.path.join(d, name))))
+                    except FileNotFoundError:
+                        pass
+            return out
+        # the deliver service has run (its own dirs exist) and a copy waits
+        dc.wait_for(lambda: os.path.isdir(os.path.join(dc.alertwall_spool,
+                                                       "failed")),
+                    WALL_TIMEOUT, "the deliver service did not run")
         spooled = dc.wait_for(waiting, WALL_TIMEOUT, "no spool file")
 
         def mode(path):
@@ -288,10 +311,121 @@ class FileModesTest(DovecotTestCase):
         for sub in ("", "tmp", "new"):
             self.assertEqual(mode(os.path.join(dc.alertwall_spool, sub)),
                              0o1733, "spool/" + sub)
-        for path in spooled:
-            st = os.lstat(path)
+        for name, st in spooled:
             self.assertEqual((stat.S_IMODE(st.st_mode), st.st_uid),
-                             (0o600, vuid), path)
+                             (0o600, vuid), name)
+        # the deliver service's claims and give-ups: root's alone
+        for sub in ("cur", "failed"):
+            st = os.lstat(os.path.join(dc.alertwall_spool, sub))
+            self.assertEqual((stat.S_IMODE(st.st_mode), st.st_uid),
+                             (0o700, 0), "spool/" + sub)
+
+
+def as_uid(uid, gid, func):
+    """Run func() in a child process as uid:gid; returns what it returned
+    (an exception's class name for an exception)."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+            try:
+                out = repr(func())
+            except Exception as e:
+                out = type(e).__name__
+            os.write(w, out.encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r) as f:
+        out = f.read()
+    os.waitpid(pid, 0)
+    return out
+
+
+class LocalUserTest(DovecotTestCase):
+
+    def test_another_local_user_reaches_only_the_socket(self):
+        dc = self.start_dovecot(users={"alice": {"quota_rule":
+                                                 "*:storage=10K"},
+                                       "admin": {}},
+                                alertwall=True, name="awseclocal")
+        r = dc.lmtp_send(["alice"], mime.make_message(to="alice",
+                                                      size=40 * 1024))
+        self.assertEqual(r["alice"].code, 552)
+        rec = dc.wait_for(dc.sidecar_records, WALL_TIMEOUT, "no alert")[0]
+        dc.wait_for(lambda: rec["id"] in stored_alert_ids(dc, "admin").get(
+            ".Alerts.Warnings", []), WALL_TIMEOUT, "the alert mail")
+        nobody = 65534
+        state_file = [os.path.join(t, f)
+                      for t, _, fs in os.walk(dc.alertwall_state)
+                      for f in fs][0]
+
+        def append(path):
+            return lambda: open(path, "ab").close()
+        attempts = {
+            "sidecar": append(dc.alertwall_log),
+            "state": append(state_file),
+            "new state": append(os.path.join(dc.alertwall_state, "x")),
+            "spool": append(os.path.join(dc.alertwall_spool, "new",
+                                         "FORGED.0")),
+            "read admin mail": lambda: os.listdir(dc.user_maildir("admin")),
+        }
+        for what, func in attempts.items():
+            self.assertEqual(as_uid(nobody, nobody, func), "PermissionError",
+                             what)
+        # the socket is everyone's: a connection only wakes the service
+        self.assertEqual(as_uid(nobody, nobody, lambda: nudge(dc)), "None")
+
+
+class HostileSenderTest(DovecotTestCase):
+
+    def test_oversized_messages_mail_the_admin_until_silenced(self):
+        # email-level alerts are per message: each message over
+        # quota_max_mail_size is one alert mail for the admin
+        dc = self.start_dovecot(users={"alice": {}, "admin": {}},
+                                alertwall=True, name="awsecflood",
+                                plugin=faults.PLUGIN_SETTINGS)
+        for _ in range(5):
+            r = dc.lmtp_send(["alice"], mime.make_message(
+                to="alice", size=100 * 1024))
+            self.assertEqual(r["alice"].code, 451)
+        raised = dc.wait_for(lambda: [
+            x["id"] for x in dc.sidecar_records()
+            if x["event"] == "raised" and x["code"] == "MESSAGE_TOO_LARGE"]
+            if len(dc.sidecar_records()) >= 5 else None, WALL_TIMEOUT,
+            "five alerts")
+        self.assertEqual(len(raised), 5)
+        dc.wait_for(lambda: sorted(stored_alert_ids(dc, "admin").get(
+            ".Alerts.Errors", [])) == sorted(raised), WALL_TIMEOUT,
+            "one mail per oversized message for the admin")
+        # the admin silences the code: logged, not mailed
+        p = dc.doveadm(["alertwall", "silence", "MESSAGE_TOO_LARGE",
+                        "--for", "1h"], check=True)
+        self.assertEqual(p.returncode, 0)
+        # mail processes read the silences at most every 3 s
+        time.sleep(3.5)
+        for _ in range(3):
+            r = dc.lmtp_send(["alice"], mime.make_message(
+                to="alice", size=100 * 1024))
+            self.assertEqual(r["alice"].code, 451)
+        dc.wait_for(lambda: len(dc.sidecar_records()) >= 8, WALL_TIMEOUT,
+                    "three more alerts logged")
+        # a healthy delivery to the owner, then an unsilenced alert
+        # mail, so that the deliver service has drained what was before
+        r = dc.lmtp_send(["alice"], mime.make_message(to="alice"))
+        self.assertEqual(r["alice"].code, 250)
+        drop(dc, "SYNC.0", spool_mail("admin", "Alerts/Info", "SYNC"))
+        nudge(dc)
+        dc.wait_for(lambda: "SYNC" in stored_alert_ids(dc, "admin").get(
+            ".Alerts.Info", []), WALL_TIMEOUT, "the sync mail")
+        self.assertEqual(sorted(stored_alert_ids(dc, "admin").get(
+            ".Alerts.Errors", [])), sorted(raised))
+        self.assertEqual(stored_alert_ids(dc, "alice").get(".Alerts.Errors"),
+                         None, "email-level: never the owner")
 
 
 if __name__ == "__main__":
