@@ -44,7 +44,7 @@ struct alertwall_store_file {
 
 static const char *
 alertwall_store_file_path(struct alertwall_store_file *fstore, const char *key,
-			  const char **subdir_r)
+			  const char **subdir_r, const char **name_r)
 {
 	unsigned char digest[SHA1_RESULTLEN];
 	const char *hex;
@@ -52,7 +52,27 @@ alertwall_store_file_path(struct alertwall_store_file *fstore, const char *key,
 	sha1_get_digest(key, strlen(key), digest);
 	hex = binary_to_hex(digest, sizeof(digest));
 	*subdir_r = t_strdup_printf("%s/%.2s", fstore->dir, hex);
+	*name_r = hex;
 	return t_strdup_printf("%s/%s", *subdir_r, hex);
+}
+
+/* Open a subdirectory of the store; the files in it are then opened
+   relative to it. Every mail uid may write the store, and doveadm runs as
+   root: a subdirectory replaced with a symlink would have root create,
+   read and delete files wherever it points, so none is followed.
+   Returns the fd, or -1 with errno set (ELOOP or ENOTDIR for a symlink). */
+static int alertwall_store_file_open_subdir(const char *subdir)
+{
+	return open(subdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+static const char *alertwall_store_file_subdir_error(const char *subdir)
+{
+	if (errno == ELOOP || errno == ENOTDIR) {
+		return t_strdup_printf("%s is not a directory (a symlink?): "
+				       "refused", subdir);
+	}
+	return t_strdup_printf("open(%s) failed: %m", subdir);
 }
 
 /* Read the whole file at fd. Returns 0 with the content, -1 on error. */
@@ -112,12 +132,20 @@ alertwall_store_file_get(struct alertwall_store *store, const char *key,
 		.lock_method = FILE_LOCK_METHOD_FCNTL,
 	};
 	struct file_lock *lock;
-	const char *subdir, *path, *lock_error;
+	const char *subdir, *name, *path, *lock_error;
 	string_t *content;
-	int fd, ret;
+	int dfd, fd, ret;
 
-	path = alertwall_store_file_path(fstore, key, &subdir);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	path = alertwall_store_file_path(fstore, key, &subdir, &name);
+	dfd = alertwall_store_file_open_subdir(subdir);
+	if (dfd == -1) {
+		if (errno == ENOENT)
+			return 0;
+		*error_r = alertwall_store_file_subdir_error(subdir);
+		return -1;
+	}
+	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	i_close_fd(&dfd);
 	if (fd == -1) {
 		if (errno == ENOENT)
 			return 0;
@@ -163,7 +191,8 @@ static void alertwall_store_file_owner_init(struct alertwall_store_file *fstore)
 
 static int
 alertwall_store_file_lock(struct alertwall_store_file *fstore,
-			  const char *path, const char *subdir, int *fd_r,
+			  const char *path, const char *subdir,
+			  const char *name, int *dfd_r, int *fd_r,
 			  struct file_lock **lock_r, const char **error_r)
 {
 	struct file_lock_settings lock_set = {
@@ -172,12 +201,15 @@ alertwall_store_file_lock(struct alertwall_store_file *fstore,
 	struct stat st_fd, st_path;
 	const char *lock_error;
 	unsigned int tries;
-	int fd, ret;
+	int dfd = -1, fd, ret;
 
 	for (tries = 0; tries < 10; tries++) {
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-			  ALERTWALL_STORE_FILE_MODE);
-		if (fd == -1 && errno == ENOENT) {
+		if (dfd == -1)
+			dfd = alertwall_store_file_open_subdir(subdir);
+		fd = dfd == -1 ? -1 :
+			openat(dfd, name, O_RDWR | O_CREAT | O_CLOEXEC |
+			       O_NOFOLLOW, ALERTWALL_STORE_FILE_MODE);
+		if (fd == -1 && dfd == -1 && errno == ENOENT) {
 			if ((fstore->as_owner ?
 			     mkdir_parents_chown(subdir, ALERTWALL_STORE_DIR_MODE,
 						 fstore->owner_uid,
@@ -190,8 +222,13 @@ alertwall_store_file_lock(struct alertwall_store_file *fstore,
 			}
 			continue;
 		}
+		if (fd == -1 && dfd == -1) {
+			*error_r = alertwall_store_file_subdir_error(subdir);
+			return -1;
+		}
 		if (fd == -1) {
 			*error_r = t_strdup_printf("open(%s) failed: %m", path);
+			i_close_fd(&dfd);
 			return -1;
 		}
 		ret = file_wait_lock(fd, path, F_WRLCK, &lock_set,
@@ -201,9 +238,11 @@ alertwall_store_file_lock(struct alertwall_store_file *fstore,
 			*error_r = ret < 0 ? lock_error :
 				t_strdup_printf("Timeout locking %s", path);
 			i_close_fd(&fd);
+			i_close_fd(&dfd);
 			return -1;
 		}
-		if (fstat(fd, &st_fd) == 0 && stat(path, &st_path) == 0 &&
+		if (fstat(fd, &st_fd) == 0 &&
+		    fstatat(dfd, name, &st_path, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    st_fd.st_ino == st_path.st_ino &&
 		    st_fd.st_dev == st_path.st_dev) {
 			/* the umask must not hide the file from other uids */
@@ -214,14 +253,18 @@ alertwall_store_file_lock(struct alertwall_store_file *fstore,
 					"fchown(%s) failed: %m", path);
 				file_lock_free(lock_r);
 				i_close_fd(&fd);
+				i_close_fd(&dfd);
 				return -1;
 			}
+			*dfd_r = dfd;
 			*fd_r = fd;
 			return 0;
 		}
 		file_lock_free(lock_r);
 		i_close_fd(&fd);
 	}
+	if (dfd != -1)
+		i_close_fd(&dfd);
 	*error_r = t_strdup_printf("%s keeps being replaced", path);
 	return -1;
 }
@@ -234,13 +277,13 @@ alertwall_store_file_update(struct alertwall_store *store, const char *key,
 	struct alertwall_store_file *fstore =
 		container_of(store, struct alertwall_store_file, store);
 	struct file_lock *lock;
-	const char *subdir, *path, *old_value = NULL;
+	const char *subdir, *name, *path, *old_value = NULL;
 	string_t *content, *new_value;
-	int fd, ret = 0;
+	int dfd, fd, ret = 0;
 
-	path = alertwall_store_file_path(fstore, key, &subdir);
-	if (alertwall_store_file_lock(fstore, path, subdir, &fd, &lock,
-				      error_r) < 0)
+	path = alertwall_store_file_path(fstore, key, &subdir, &name);
+	if (alertwall_store_file_lock(fstore, path, subdir, name, &dfd, &fd,
+				      &lock, error_r) < 0)
 		return -1;
 
 	content = t_str_new(256);
@@ -256,7 +299,7 @@ alertwall_store_file_update(struct alertwall_store *store, const char *key,
 		if (str_len(new_value) == 0) {
 			/* delete while still holding the lock: waiters see
 			   the unlinked file and reopen */
-			if (unlink(path) < 0 && errno != ENOENT) {
+			if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT) {
 				*error_r = t_strdup_printf("unlink(%s) failed: %m",
 							   path);
 				ret = -1;
@@ -275,10 +318,11 @@ alertwall_store_file_update(struct alertwall_store *store, const char *key,
 		}
 	} else if (ret == 0 && old_value == NULL) {
 		/* nothing was written to the file this update created */
-		(void)unlink(path);
+		(void)unlinkat(dfd, name, 0);
 	}
 	file_lock_free(&lock);
 	i_close_fd(&fd);
+	i_close_fd(&dfd);
 	return ret;
 }
 
@@ -292,13 +336,19 @@ alertwall_store_file_iterate_dir(struct alertwall_store_file *fstore,
 	const char *path, *key, *value, *p;
 	string_t *content;
 	DIR *dir;
-	int fd, ret = 0;
+	int dfd, fd, ret = 0;
 
-	dir = opendir(subdir);
-	if (dir == NULL) {
+	dfd = alertwall_store_file_open_subdir(subdir);
+	if (dfd == -1) {
 		if (errno == ENOENT)
 			return 0;
-		*error_r = t_strdup_printf("opendir(%s) failed: %m", subdir);
+		*error_r = alertwall_store_file_subdir_error(subdir);
+		return -1;
+	}
+	dir = fdopendir(dfd);
+	if (dir == NULL) {
+		*error_r = t_strdup_printf("fdopendir(%s) failed: %m", subdir);
+		i_close_fd(&dfd);
 		return -1;
 	}
 	while (!*stop_r && (d = readdir(dir)) != NULL) {
@@ -307,7 +357,8 @@ alertwall_store_file_iterate_dir(struct alertwall_store_file *fstore,
 		T_BEGIN {
 			path = t_strdup_printf("%s/%s", subdir, d->d_name);
 			content = t_str_new(256);
-			fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+			fd = openat(dfd, d->d_name,
+				    O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 			if (fd != -1 &&
 			    alertwall_store_file_read(fd, path, content,
 						      error_r) == 0 &&

@@ -17,6 +17,8 @@ Dovecot (doc/security.md cites these tests).
   service's cur/ and failed/ 0700 root; another local user (not the mail
   uid) can touch none of them where the directories are set up as
   README says, and can only wake the deliver service.
+- A subdirectory of the state store replaced with a symlink is refused:
+  doveadm, run as root, never creates or reads files where it points.
 - A hostile sender gets one alert mail to the admin per oversized message
   (email-level alerts are per Message-ID) until the admin silences the
   code; then they are logged only.
@@ -379,6 +381,32 @@ class LocalUserTest(DovecotTestCase):
                              what)
         # the socket is everyone's: a connection only wakes the service
         self.assertEqual(as_uid(nobody, nobody, lambda: nudge(dc)), "None")
+
+
+class StateDirTest(DovecotTestCase):
+
+    def test_root_doveadm_follows_no_symlink_in_the_state_dir(self):
+        # what the mail uid can do to the state dir: replace its
+        # subdirectories with symlinks to a directory only root may write
+        dc = self.start_dovecot(users={"alice": {}, "admin": {}},
+                                alertwall=True, name="awsecstate")
+        target = os.path.join(dc.root, "rootonly")
+        os.makedirs(target)
+        os.chmod(target, 0o755)
+        vuid, vgid = vmail_ids()
+        for i in range(256):
+            link = os.path.join(dc.alertwall_state, "%02x" % i)
+            os.symlink(target, link)
+            os.lchown(link, vuid, vgid)
+        for args in (["alertwall", "silence", "user=nobody", "--for", "1h"],
+                     ["alertwall", "digest"],
+                     ["alertwall", "list", "-s", "all"]):
+            p = dc.doveadm(args)
+            self.assertNotEqual(p.returncode, 0, args)
+            self.assertIn("is not a directory (a symlink?): refused",
+                          p.stdout + p.stderr, args)
+        self.assertEqual(os.listdir(target), [],
+                         "root created files where the links point")
 
 
 class HostileSenderTest(DovecotTestCase):

@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 static char *test_dir;
@@ -132,6 +133,47 @@ START_TEST(test_store_hostile_keys_and_iterate)
 }
 END_TEST
 
+static bool count_cb(const char *key ATTR_UNUSED,
+		     const char *value ATTR_UNUSED, void *context)
+{
+	unsigned int *count = context;
+
+	(*count)++;
+	return TRUE;
+}
+
+/* every mail uid may write the store and doveadm uses it as root: a
+   subdirectory replaced with a symlink is refused, never followed */
+START_TEST(test_store_symlinked_subdir_refused)
+{
+	struct alertwall_store *store = store_open();
+	const char *outside, *value, *error;
+	unsigned int i, count = 0;
+
+	outside = t_strconcat(test_dir, "/outside", NULL);
+	ck_assert_int_eq(mkdir(outside, 0700), 0);
+	for (i = 0; i < 256; i++) {
+		ck_assert_int_eq(symlink(outside, t_strdup_printf("%s/%02x",
+					 test_dir, i)), 0);
+	}
+	error = NULL;
+	ck_assert_int_eq(alertwall_store_update(store, "k1", set_value, "v",
+						&error), -1);
+	ck_assert_ptr_nonnull(strstr(error, "refused"));
+	error = NULL;
+	ck_assert_int_eq(alertwall_store_get(store, "k1", &value, &error), -1);
+	ck_assert_ptr_nonnull(strstr(error, "refused"));
+	error = NULL;
+	ck_assert_int_eq(alertwall_store_iterate(store, count_cb, &count,
+						 &error), -1);
+	ck_assert_ptr_nonnull(strstr(error, "refused"));
+	ck_assert_uint_eq(count, 0);
+	/* nothing was created where the links point */
+	ck_assert_int_eq(rmdir(outside), 0);
+	alertwall_store_deinit(&store);
+}
+END_TEST
+
 #define PROCS 8
 #define INCREMENTS 200
 
@@ -190,6 +232,7 @@ int main(void)
 	tcase_add_test(tc, test_store_hostile_keys_and_iterate);
 	tcase_add_test(tc, test_store_concurrent_increments);
 	tcase_add_test(tc, test_store_bad_uri);
+	tcase_add_test(tc, test_store_symlinked_subdir_refused);
 	suite_add_tcase(s, tc);
 	return test_alertwall_run(s);
 }
