@@ -1,0 +1,417 @@
+/* Copyright (c) 2026 alertwall authors */
+
+/* bench-state: whether the cost of a failure stays flat as the state store
+   grows. bench/run-dovecot runs it for the file store and for a real
+   redis-server; it also runs alone:
+
+       bench-state [-c CALLS] [-s SIZES] STORE-URI
+
+   The store (an empty "file:DIR" or "redis:..." URI) is filled with
+   objects shaped like the engine's own (the value of a real alert, under
+   the key of another mailbox each), step by step up to each size in SIZES
+   (default 1000,100000,1000000): the file store through the store API,
+   redis with SETs piped into "redis-cli --pipe" in the backend's format
+   (the API's round trips would take many minutes for a million), checked
+   by reading one object back through the API. At each size the same
+   operations are timed, CALLS times each, and their median and p99 are
+   printed:
+
+   - new alert: alertwall_engine_failure() for a mailbox never seen (state
+     update, id and user index entries, sidecar record, spooled mails);
+   - repeat: alertwall_engine_failure() for one open alert (state update);
+   - success path: the user index lookup every delivery makes;
+   - update: one read-modify-write of a random existing filler object.
+
+   The last line compares the largest size with the smallest. */
+
+#include "lib.h"
+#include "str.h"
+#include "strnum.h"
+#include "strescape.h"
+#include "sha1.h"
+#include "hex-binary.h"
+#include "unlink-directory.h"
+#include "alertwall-engine.h"
+#include "alertwall-store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <time.h>
+
+#define BENCH_DEFAULT_CALLS 1000
+#define BENCH_DEFAULT_SIZES "1000,100000,1000000"
+#define BENCH_MAX_SIZES 8
+/* the target: the largest store's median within this factor of the
+   smallest's (the noise of a shared machine is about that large) */
+#define BENCH_FLAT_FACTOR 1.5
+/* untimed calls of all operations for this long before the timed ones,
+   so that every size starts from a busy process and server (a VM wakes
+   an idle one measurably slower) */
+#define BENCH_WARMUP_SECS 0.5
+
+enum bench_op {
+	BENCH_OP_NEW,
+	BENCH_OP_REPEAT,
+	BENCH_OP_LOOKUP,
+	BENCH_OP_UPDATE,
+
+	BENCH_OP_COUNT
+};
+
+static const char *const bench_op_names[BENCH_OP_COUNT] = {
+	"new alert",
+	"repeat of an open alert",
+	"success path (index get)",
+	"update of a filler object",
+};
+
+struct bench_context {
+	struct alertwall_engine_settings set;
+	struct alertwall_store *store;
+	struct alertwall_classification class;
+	/* redis: "redis-cli -h HOST -p PORT" and the key prefix */
+	char *redis_cli;
+	char *redis_prefix;
+	char *filler_value;
+	unsigned int filled;
+	unsigned int calls;
+	unsigned int new_seq;
+	double *samples;
+	double medians[BENCH_MAX_SIZES][BENCH_OP_COUNT];
+};
+
+static double now_usecs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static int cmp_double(const void *p1, const void *p2)
+{
+	const double *a = p1, *b = p2;
+
+	return *a < *b ? -1 : (*a > *b ? 1 : 0);
+}
+
+static void failure_init(struct alertwall_failure *failure, const char *user)
+{
+	alertwall_failure_init(failure, ALERTWALL_SOURCE_DELIVERY);
+	failure->mail_error = 6; /* MAIL_ERROR_NOQUOTA */
+	failure->text = "Quota exceeded (mailbox for user is full)";
+	failure->smtp_code = 552;
+	failure->smtp_status = "5.2.2";
+	failure->user = user;
+	failure->mailbox = "INBOX";
+	failure->message_id = "<bench.1@example.test>";
+	failure->service = "lmtp";
+	failure->session = "benchsession";
+	failure->host = "bench";
+}
+
+static void engine_failure(struct bench_context *ctx, const char *user)
+{
+	struct alertwall_profile_subject subject;
+	struct alertwall_failure failure;
+
+	failure_init(&failure, user);
+	i_zero(&subject);
+	subject.user = user;
+	alertwall_engine_failure(&ctx->set, &failure, &subject, NULL);
+}
+
+static const char *filler_key(struct bench_context *ctx, unsigned int n)
+{
+	struct alertwall_failure failure;
+	string_t *key = t_str_new(128);
+
+	failure_init(&failure, t_strdup_printf("filler%u", n));
+	alertwall_state_key(&ctx->class, &failure, "default", key);
+	return str_c(key);
+}
+
+static bool set_value(const char *old_value ATTR_UNUSED, string_t *new_value,
+		      void *context)
+{
+	str_append(new_value, context);
+	return TRUE;
+}
+
+/* rewrites the value as it is, as a repeat that changes nothing would */
+static bool touch_value(const char *old_value, string_t *new_value,
+			void *context ATTR_UNUSED)
+{
+	if (old_value == NULL)
+		return FALSE;
+	str_append(new_value, old_value);
+	return TRUE;
+}
+
+/* A real alert's stored value, to be copied under the filler keys. */
+static void bench_template_init(struct bench_context *ctx)
+{
+	struct alertwall_failure failure;
+	const char *value, *error;
+	string_t *key = t_str_new(128);
+
+	engine_failure(ctx, "template");
+	failure_init(&failure, "template");
+	alertwall_rules_classify(alertwall_engine_rules(&ctx->set), &failure,
+				 &ctx->class);
+	alertwall_state_key(&ctx->class, &failure, "default", key);
+	if (alertwall_store_get(ctx->store, str_c(key), &value, &error) <= 0)
+		i_fatal("the template alert was not stored: %s", error);
+	ctx->filler_value = i_strdup(value);
+}
+
+static void redis_args_parse(struct bench_context *ctx, const char *args)
+{
+	const char *const *p, *host = "127.0.0.1", *port = "6379";
+	const char *prefix = "alertwall:";
+
+	for (p = t_strsplit(args, ":"); *p != NULL; p++) {
+		if (str_begins(*p, "host="))
+			host = *p + 5;
+		else if (str_begins(*p, "port="))
+			port = *p + 5;
+		else if (str_begins(*p, "prefix="))
+			prefix = *p + 7;
+		else
+			i_fatal("bench-state handles only host, port and prefix "
+				"in a redis URI, not '%s'", *p);
+	}
+	ctx->redis_cli = i_strdup_printf(
+		"redis-cli -h %s -p %s --pipe >/dev/null", host, port);
+	ctx->redis_prefix = i_strdup(prefix);
+}
+
+static void resp_append_bulk(string_t *dest, const char *data, size_t size)
+{
+	str_printfa(dest, "$%zu\r\n", size);
+	str_append_data(dest, data, size);
+	str_append(dest, "\r\n");
+}
+
+/* SET each filler as the redis backend stores it: PREFIX + hex SHA-1 of
+   the key, holding the tab-escaped key, a newline and the value */
+static void bench_fill_redis(struct bench_context *ctx, unsigned int size)
+{
+	unsigned char digest[SHA1_RESULTLEN];
+	const char *key, *name, *value, *error;
+	string_t *cmd, *stored;
+	FILE *pipe;
+
+	pipe = popen(ctx->redis_cli, "w");
+	if (pipe == NULL)
+		i_fatal("popen(%s) failed: %m", ctx->redis_cli);
+	for (; ctx->filled < size; ctx->filled++) T_BEGIN {
+		key = filler_key(ctx, ctx->filled);
+		sha1_get_digest(key, strlen(key), digest);
+		name = t_strconcat(ctx->redis_prefix,
+				   binary_to_hex(digest, sizeof(digest)), NULL);
+		stored = t_str_new(512);
+		str_append_tabescaped(stored, key);
+		str_append_c(stored, '\n');
+		str_append(stored, ctx->filler_value);
+		cmd = t_str_new(1024);
+		str_append(cmd, "*3\r\n");
+		resp_append_bulk(cmd, "SET", 3);
+		resp_append_bulk(cmd, name, strlen(name));
+		resp_append_bulk(cmd, str_c(stored), str_len(stored));
+		if (fwrite(str_data(cmd), str_len(cmd), 1, pipe) != 1)
+			i_fatal("writing to %s failed: %m", ctx->redis_cli);
+	} T_END;
+	if (pclose(pipe) != 0)
+		i_fatal("%s failed", ctx->redis_cli);
+	/* the backend must read them as its own */
+	if (alertwall_store_get(ctx->store, filler_key(ctx, size - 1), &value,
+				&error) <= 0 ||
+	    strcmp(value, ctx->filler_value) != 0) {
+		i_fatal("the store does not read back the piped fillers: "
+			"bench-state's redis format is out of date");
+	}
+}
+
+static void bench_fill(struct bench_context *ctx, unsigned int size)
+{
+	const char *error;
+	double start = now_usecs();
+	unsigned int from = ctx->filled;
+
+	if (ctx->redis_cli != NULL && size > from)
+		bench_fill_redis(ctx, size);
+	for (; ctx->filled < size; ctx->filled++) T_BEGIN {
+		if (alertwall_store_update(ctx->store,
+				filler_key(ctx, ctx->filled), set_value,
+				ctx->filler_value, &error) < 0)
+			i_fatal("filling the store failed: %s", error);
+	} T_END;
+	if (size > from) {
+		printf("  (filled %u objects in %.1f s)\n", size - from,
+		       (now_usecs() - start) / 1e6);
+	}
+}
+
+static void bench_op(struct bench_context *ctx, enum bench_op op,
+		     unsigned int i)
+{
+	const char *value, *error;
+
+	switch (op) {
+	case BENCH_OP_NEW:
+		engine_failure(ctx, t_strdup_printf("new%u", ctx->new_seq++));
+		break;
+	case BENCH_OP_REPEAT:
+		engine_failure(ctx, "repeater");
+		break;
+	case BENCH_OP_LOOKUP:
+		/* what alertwall_engine_is_suspended() and _success() read
+		   for a user with no alert: most deliveries */
+		if (alertwall_store_get(ctx->store, t_strdup_printf(
+				"USER\thealthy%u", i), &value, &error) < 0)
+			i_fatal("store get failed: %s", error);
+		break;
+	case BENCH_OP_UPDATE:
+		if (alertwall_store_update(ctx->store,
+				filler_key(ctx, random() % ctx->filled),
+				touch_value, NULL, &error) < 0)
+			i_fatal("store update failed: %s", error);
+		break;
+	case BENCH_OP_COUNT:
+		i_unreached();
+	}
+}
+
+/* The operations take turns, so that a change in the machine's load hits
+   all of them alike. */
+static void bench_size(struct bench_context *ctx, unsigned int size_idx)
+{
+	double *samples[BENCH_OP_COUNT], start, *s;
+	enum bench_op op;
+	unsigned int i;
+
+	start = now_usecs();
+	for (i = 0; now_usecs() - start < BENCH_WARMUP_SECS * 1e6; i++) T_BEGIN {
+		bench_op(ctx, i % BENCH_OP_COUNT, ctx->calls + i);
+	} T_END;
+	for (op = 0; op < BENCH_OP_COUNT; op++)
+		samples[op] = ctx->samples + op * ctx->calls;
+	for (i = 0; i < ctx->calls; i++) {
+		for (op = 0; op < BENCH_OP_COUNT; op++) T_BEGIN {
+			start = now_usecs();
+			bench_op(ctx, op, i);
+			samples[op][i] = now_usecs() - start;
+		} T_END;
+	}
+	for (op = 0; op < BENCH_OP_COUNT; op++) {
+		s = samples[op];
+		qsort(s, ctx->calls, sizeof(double), cmp_double);
+		ctx->medians[size_idx][op] = s[ctx->calls / 2];
+		printf("  %-28s median %8.1f us  p99 %8.1f us\n",
+		       bench_op_names[op], s[ctx->calls / 2],
+		       s[ctx->calls * 99 / 100]);
+	}
+}
+
+static unsigned int parse_sizes(const char *arg, unsigned int *sizes)
+{
+	const char *const *p;
+	unsigned int count = 0;
+
+	for (p = t_strsplit(arg, ","); *p != NULL; p++) {
+		if (count == BENCH_MAX_SIZES || str_to_uint(*p, &sizes[count]) < 0 ||
+		    sizes[count] == 0 || (count > 0 && sizes[count] <= sizes[count - 1]))
+			i_fatal("-s: ascending sizes, at most %u", BENCH_MAX_SIZES);
+		count++;
+	}
+	return count;
+}
+
+int main(int argc, char *argv[])
+{
+	struct bench_context ctx;
+	unsigned int sizes[BENCH_MAX_SIZES], size_count, i, last;
+	char template[] = "/tmp/alertwall-bench-state.XXXXXX";
+	const char *sizes_arg = BENCH_DEFAULT_SIZES, *uri, *error;
+	enum bench_op op;
+	bool flat = TRUE;
+	int opt;
+
+	lib_init();
+	i_zero(&ctx);
+	ctx.calls = BENCH_DEFAULT_CALLS;
+	while ((opt = getopt(argc, argv, "c:s:")) != -1) {
+		switch (opt) {
+		case 'c':
+			if (str_to_uint(optarg, &ctx.calls) < 0 || ctx.calls < 10)
+				i_fatal("-c: at least 10 calls");
+			break;
+		case 's':
+			sizes_arg = optarg;
+			break;
+		default:
+			i_fatal("usage: bench-state [-c CALLS] [-s SIZES] STORE-URI");
+		}
+	}
+	if (optind + 1 != argc)
+		i_fatal("usage: bench-state [-c CALLS] [-s SIZES] STORE-URI");
+	uri = argv[optind];
+	size_count = parse_sizes(sizes_arg, sizes);
+	/* the log lines go where a mail process's would not: nowhere */
+	i_set_failure_file("/dev/null", "bench-state: ");
+	if (mkdtemp(template) == NULL)
+		i_fatal("mkdtemp() failed: %m");
+
+	alertwall_engine_settings_init(&ctx.set);
+	ctx.set.rules_path = TOP_SRCDIR"/conf.d/alertwall.yaml";
+	ctx.set.log_path = t_strconcat(template, "/alertwall.jsonl", NULL);
+	ctx.set.state_uri = uri;
+	ctx.set.spool.spool_dir = t_strconcat(template, "/spool", NULL);
+	ctx.set.spool.admin = "admin";
+	ctx.set.spool.notify_socket = t_strconcat(template, "/no-such-socket", NULL);
+	/* one profile's correlation list would grow with every new mailbox
+	   measured here; its cost is a matter of mailboxes, not of objects */
+	ctx.set.correlate_mailboxes = 0;
+	if (alertwall_store_init(uri, &ctx.store, &error) < 0)
+		i_fatal("%s: %s", uri, error);
+	if (str_begins(uri, "redis:"))
+		redis_args_parse(&ctx, uri + 6);
+	ctx.samples = i_new(double, ctx.calls * BENCH_OP_COUNT);
+	srandom(1);
+
+	printf("bench-state %s, %u calls per operation\n", uri, ctx.calls);
+	bench_template_init(&ctx);
+	for (i = 0; i < size_count; i++) {
+		bench_fill(&ctx, sizes[i]);
+		printf("%u objects:\n", sizes[i]);
+		bench_size(&ctx, i);
+	}
+
+	last = size_count - 1;
+	printf("bench-state %s: %u -> %u objects:", strncmp(uri, "redis:", 6) == 0 ?
+	       "redis" : "file", sizes[0], sizes[last]);
+	for (op = 0; op < BENCH_OP_COUNT; op++) {
+		double ratio = ctx.medians[last][op] / ctx.medians[0][op];
+
+		printf("%s %s %.0f -> %.0f us (x%.2f)", op == 0 ? "" : ";",
+		       bench_op_names[op], ctx.medians[0][op],
+		       ctx.medians[last][op], ratio);
+		if (ratio > BENCH_FLAT_FACTOR)
+			flat = FALSE;
+	}
+	printf("; target flat (x%.1f at most): %s\n", BENCH_FLAT_FACTOR,
+	       flat ? "met" : "MISSED");
+
+	alertwall_store_deinit(&ctx.store);
+	alertwall_engine_deinit();
+	i_free(ctx.samples);
+	i_free(ctx.filler_value);
+	i_free(ctx.redis_cli);
+	i_free(ctx.redis_prefix);
+	if (unlink_directory(template, UNLINK_DIRECTORY_FLAG_RMDIR, &error) < 0)
+		i_error("%s", error);
+	lib_deinit();
+	return 0;
+}
