@@ -46,6 +46,9 @@ directly:
     third of its samples is less than 10% above the first third's;
   - Dovecot logged no Panic or Fatal.
 
+A run needs about a minute of load before the memory of a process can be
+judged; a shorter one reports that as a violation.
+
 The last line is always
     soak: sent N, delivered N, deferred N, lost N, alerts raised N, alerts mailed N
 and the exit code is non-zero on any violation. Needs root.
