@@ -17,6 +17,7 @@
 #include "str-sanitize.h"
 #include "alertwall-rules-private.h"
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -31,6 +32,12 @@
 #define RULES_MAX_NODE_VISITS 1000000
 /* errors kept for the report; the rest are only counted */
 #define RULES_MAX_ERRORS 1000
+/* glibc's regcomp() spells repetitions out (x+ becomes xx*, x{2,5} five
+   x's), copies of copies when they nest or follow each other: a short
+   "(a++++...)+" takes gigabytes. A regex whose repetitions would expand
+   to more parts than this is refused before regcomp(). */
+#define RULES_REGEX_MAX_PARTS 4096
+#define RULES_REGEX_MAX_DEPTH 64
 /* how much of a bad value is quoted back in an error */
 #define RULES_ERROR_VALUE_MAX 80
 
@@ -1080,6 +1087,139 @@ rules_parse_match_values(struct rules_load_context *ctx,
 	}
 }
 
+struct rules_regex_frame {
+	/* parts of the finished pieces, and of the last piece, which a
+	   following repetition multiplies */
+	unsigned long long total, last;
+};
+
+/* saturating: only "more than the limit" matters */
+static void rules_regex_multiply(unsigned long long *value,
+				 unsigned long long factor)
+{
+	if (*value == 0 || factor == 0)
+		return;
+	if (factor > RULES_REGEX_MAX_PARTS ||
+	    *value * factor > RULES_REGEX_MAX_PARTS)
+		*value = RULES_REGEX_MAX_PARTS + 1;
+	else
+		*value *= factor;
+}
+
+static void rules_regex_add(unsigned long long *value, unsigned long long n)
+{
+	*value += n;
+	if (*value > RULES_REGEX_MAX_PARTS)
+		*value = RULES_REGEX_MAX_PARTS + 1;
+}
+
+/* the end of the bracket expression starting at p ('['), or of p */
+static const char *rules_regex_bracket_end(const char *p)
+{
+	const char *q;
+	char delim;
+
+	p++;
+	if (*p == '^')
+		p++;
+	if (*p == ']')
+		p++;
+	for (; *p != '\0' && *p != ']'; p++) {
+		/* [:class:], [.coll.], [=equiv=] */
+		if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+			delim = p[1];
+			for (q = p + 2; *q != '\0'; q++) {
+				if (q[0] == delim && q[1] == ']')
+					break;
+			}
+			if (*q != '\0')
+				p = q + 1;
+		}
+	}
+	return *p == '\0' ? p - 1 : p;
+}
+
+/* Returns TRUE if an extended regex would expand to more than
+   RULES_REGEX_MAX_PARTS parts once its repetitions are spelled out, or
+   nests deeper than RULES_REGEX_MAX_DEPTH. An invalid pattern may pass:
+   regcomp() reports it. */
+static bool rules_regex_too_complex(const char *pattern)
+{
+	struct rules_regex_frame stack[RULES_REGEX_MAX_DEPTH + 1], *top;
+	unsigned long long min, max, group;
+	unsigned int depth = 0;
+	const char *p;
+	char *end;
+
+	i_zero(&stack[0]);
+	top = &stack[0];
+	for (p = pattern; *p != '\0'; p++) {
+		switch (*p) {
+		case '(':
+			if (depth == RULES_REGEX_MAX_DEPTH)
+				return TRUE;
+			rules_regex_add(&top->total, top->last);
+			top->last = 0;
+			top = &stack[++depth];
+			i_zero(top);
+			continue;
+		case ')':
+			if (depth == 0)
+				break;
+			group = top->total + top->last + 1;
+			top = &stack[--depth];
+			rules_regex_add(&top->total, top->last);
+			top->last = 0;
+			rules_regex_add(&top->last, group);
+			continue;
+		case '|':
+			rules_regex_add(&top->total, top->last);
+			top->last = 0;
+			continue;
+		case '*':
+		case '?':
+			continue;
+		case '+':
+			rules_regex_multiply(&top->last, 2);
+			continue;
+		case '{':
+			/* an interval {m}, {m,} or {m,n}; else a literal */
+			if (!i_isdigit(p[1]))
+				break;
+			min = max = strtoull(p + 1, &end, 10);
+			if (*end == ',' && i_isdigit(end[1]))
+				max = strtoull(end + 1, &end, 10);
+			else if (*end == ',') {
+				max = min + 1;
+				end++;
+			}
+			if (*end != '}')
+				break;
+			rules_regex_multiply(&top->last, max);
+			p = end;
+			continue;
+		case '\\':
+			if (p[1] != '\0')
+				p++;
+			break;
+		case '[':
+			p = rules_regex_bracket_end(p);
+			break;
+		default:
+			break;
+		}
+		/* an atom */
+		rules_regex_add(&top->total, top->last);
+		top->last = 1;
+	}
+	/* unclosed groups (regcomp() refuses them) */
+	for (; depth > 0; depth--) {
+		rules_regex_add(&stack[depth - 1].total,
+				stack[depth].total + stack[depth].last);
+	}
+	return stack[0].total + stack[0].last > RULES_REGEX_MAX_PARTS;
+}
+
 static void
 rules_parse_regex(struct rules_load_context *ctx,
 		  struct alertwall_rule_match *m, yaml_node_t *node)
@@ -1092,6 +1232,12 @@ rules_parse_regex(struct rules_load_context *ctx,
 	pattern = rules_node_string(ctx, node, "regex", FALSE);
 	if (pattern == NULL)
 		return;
+	if (rules_regex_too_complex(pattern)) {
+		rules_error(ctx, node, "regex '%s' is too complex: spelled "
+			    "out, its repetitions make more than %u parts",
+			    rules_quote(pattern), RULES_REGEX_MAX_PARTS);
+		return;
+	}
 	regex = p_new(ctx->rules->pool, regex_t, 1);
 	ret = regcomp(regex, pattern, REG_EXTENDED | REG_ICASE | REG_NOSUB);
 	if (ret != 0) {

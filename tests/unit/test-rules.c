@@ -139,6 +139,16 @@ static const struct {
 	  "invalid regex '(': " },
 	{ HEAD RULE("A") "    match:\n      regex: \"a{2,1}\"\n", 9, 14,
 	  "invalid regex 'a{2,1}': " },
+	/* repetitions that regcomp() would spell out into gigabytes:
+	   chained, nested, one huge interval */
+	{ HEAD RULE("A") "    match:\n      regex: "
+	  "\"(a++++++++++++++++++++++++++++++++|b)+[0-9]{2,5}$\"\n", 9, 14,
+	  "is too complex: spelled out, its repetitions make more than "
+	  "4096 parts" },
+	{ HEAD RULE("A") "    match:\n      regex: "
+	  "\"((a{1,100}){1,100}){1,100}\"\n", 9, 14, "is too complex" },
+	{ HEAD RULE("A") "    match:\n      regex: \"x{5000}\"\n", 9, 14,
+	  "is too complex" },
 	/* a good regex in a bad file is freed with the rest */
 	{ HEAD RULE("A") "    match: {regex: \"^ok$\", source: bogus}\n",
 	  8, 36, "unknown source 'bogus'" },
@@ -422,6 +432,12 @@ START_TEST(test_rules_limits)
 	ck_assert_int_eq(load_str(str_c(str), &rules, &error), -1);
 	ck_assert_msg(strstr(error, "the file expands to more than 1000000 "
 			     "YAML nodes") != NULL, "got: %s", error);
+
+	/* repetitions within the regex limit load */
+	ck_assert_msg(load_str(HEAD RULE("R") "    match: {regex: "
+		"\"^(ab|cd){1,100}[0-9]+[[:digit:]]{2}(x|y{3})+\\\\{z\"}\n",
+		&rules, &error) == 0, "got: %s", error);
+	alertwall_rules_free(&rules);
 
 	/* a flood of errors is cut short, saying how many were left out */
 	str_truncate(str, 0);
