@@ -18,6 +18,7 @@
 #include "doveadm-cmd.h"
 #include "doveadm-print.h"
 #include "ioloop.h"
+#include "settings-parser.h"
 #include "alertwall-state.h"
 #include "alertwall-silence.h"
 #include "doveadm-alertwall.h"
@@ -37,12 +38,35 @@ struct alerts_list_ctx {
 	enum alertwall_status status;
 	bool have_scope;
 	enum alertwall_scope scope;
+	/* -l LEVEL: the level the alert's mails had (permanent ones are
+	   errors; others take their rule's level) */
+	bool have_level;
+	enum alertwall_level level;
+	const struct alertwall_rules *rules;
+	/* -t SINCE: seen within the last SINCE */
+	time_t since;
 	/* -s silenced: open alerts that one of these silences mutes */
 	bool silenced;
 	ARRAY_TYPE(alertwall_silence) silences;
 
 	ARRAY(struct alertwall_open_alert) alerts;
 };
+
+static enum alertwall_level
+alerts_level(const struct alerts_list_ctx *ctx,
+	     const struct alertwall_open_alert *alert)
+{
+	const struct alertwall_rule *rule;
+	struct alertwall_classification class;
+
+	if (alert->state.nature == ALERTWALL_NATURE_PERMANENT)
+		return ALERTWALL_LEVEL_ERROR;
+	rule = alertwall_rules_find_code(ctx->rules, alert->code);
+	if (rule == NULL)
+		return ALERTWALL_LEVEL_WARNING;
+	alertwall_rule_get_classification(ctx->rules, rule, &class);
+	return class.level;
+}
 
 static bool alerts_list_matches(const struct alerts_list_ctx *ctx,
 				const struct alertwall_open_alert *alert)
@@ -68,6 +92,10 @@ static bool alerts_list_matches(const struct alerts_list_ctx *ctx,
 	    null_strcmp(alert->profile, ctx->profile) != 0)
 		return FALSE;
 	if (ctx->code != NULL && strcmp(alert->code, ctx->code) != 0)
+		return FALSE;
+	if (ctx->since != 0 && alert->state.last_seen < ctx->since)
+		return FALSE;
+	if (ctx->have_level && alerts_level(ctx, alert) != ctx->level)
 		return FALSE;
 	return TRUE;
 }
@@ -122,6 +150,26 @@ static bool alerts_list_params(struct doveadm_cmd_context *cctx,
 			return FALSE;
 		}
 	}
+	if (doveadm_cmd_param_str(cctx, "level", &value)) {
+		if (alertwall_level_parse(value, &ctx->level) < 0) {
+			i_error("Unknown level '%s' (info, warning or error)",
+				value);
+			doveadm_exit_code = EX_USAGE;
+			return FALSE;
+		}
+		ctx->have_level = TRUE;
+	}
+	if (doveadm_cmd_param_str(cctx, "since", &value)) {
+		unsigned int secs;
+		const char *error;
+
+		if (settings_get_time(value, &secs, &error) < 0) {
+			i_error("Invalid since '%s': %s", value, error);
+			doveadm_exit_code = EX_USAGE;
+			return FALSE;
+		}
+		ctx->since = ioloop_time - (time_t)secs;
+	}
 	if (doveadm_cmd_param_str(cctx, "scope", &value)) {
 		if (alertwall_scope_parse(value, &ctx->scope) < 0) {
 			i_error("Unknown scope '%s' (email, mailbox or "
@@ -145,6 +193,7 @@ static void cmd_alertwall_list(struct doveadm_cmd_context *cctx)
 	if (!alerts_list_params(cctx, &ctx))
 		return;
 	doveadm_alertwall_settings(&set);
+	ctx.rules = alertwall_engine_rules(&set);
 	ctx.pool = pool_alloconly_create("alertwall list", 4096);
 	p_array_init(&ctx.alerts, ctx.pool, 32);
 	p_array_init(&ctx.silences, ctx.pool, 4);
@@ -505,13 +554,15 @@ static struct doveadm_cmd_ver2 alertwall_alerts_commands[] = {
 	.cmd = cmd_alertwall_list,
 	.usage = "[-u <user>] [-p <profile>] [-c <code>] "
 		"[-s <status>|silenced|all] "
-		"[-S <scope>]",
+		"[-S <scope>] [-l <level>] [-t <since>]",
 DOVEADM_CMD_PARAMS_START
 DOVEADM_CMD_PARAM('u', "user", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('p', "profile", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('c', "code", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('s', "status", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAM('S', "scope", CMD_PARAM_STR, 0)
+DOVEADM_CMD_PARAM('l', "level", CMD_PARAM_STR, 0)
+DOVEADM_CMD_PARAM('t', "since", CMD_PARAM_STR, 0)
 DOVEADM_CMD_PARAMS_END
 },
 {

@@ -312,6 +312,18 @@ class AdminTest(DovecotTestCase):
         self.assertEqual(self.listed("-u", "alice", "-S", "email"), [])
         self.assertEqual(self.listed("-u", "alice", "-s", "permanent"), [])
         self.assertEqual(self.listed("-u", "alice", "-c", "NO_SUCH_CODE"), [])
+        # level: a transient quota alert is a warning until it escalates
+        self.assertEqual([r["id"] for r in self.listed(
+            "-u", "alice", "-l", "warning")], [first])
+        self.assertEqual(self.listed("-u", "alice", "-l", "error"), [])
+        # since: seen within the last hour, not within the last 0 s ago
+        self.assertEqual([r["id"] for r in self.listed(
+            "-u", "alice", "-t", "1h")], [first])
+        time.sleep(1.1)
+        self.assertEqual(self.listed("-u", "alice", "-t", "1s"), [])
+        for bad in (("-l", "loud"), ("-t", "soon")):
+            p = self.doveadm("alertwall", "list", *bad)
+            self.assertEqual(p.returncode, 64, (bad, p.stderr))
         # the table has the same fields as its header
         p = self.doveadm("alertwall", "list", "-u", "alice")
         self.assertEqual(p.returncode, 0, p.stderr)
