@@ -762,6 +762,23 @@ static bool alertwall_correlation_update_func(const char *old_value,
 		array_push_back(&users, &ctx->user);
 		array_push_back(&times, &ctx->now);
 	}
+	/* the threshold most recent mailboxes decide whether it is reached,
+	   so older ones are forgotten: this value is read and rewritten for
+	   every new alert of the code. Unbounded, a storm over 1,000
+	   mailboxes spent most of its alerting time here, and after about
+	   3,400 the value outgrew the file store's 64 KiB limit, which ended
+	   the inhibition (bench/RESULTS.md, storm) */
+	while (array_count(&users) > I_MAX(ctx->threshold, 1)) {
+		unsigned int oldest = 0;
+
+		for (i = 1; i < array_count(&times); i++) {
+			if (array_idx_elem(&times, i) <
+			    array_idx_elem(&times, oldest))
+				oldest = i;
+		}
+		array_delete(&users, oldest, 1);
+		array_delete(&times, oldest, 1);
+	}
 	ctx->mailboxes = array_count(&users);
 	ctx->raise = FALSE;
 	if (open_id == NULL && ctx->mailboxes >= ctx->threshold) {
