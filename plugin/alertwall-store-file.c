@@ -245,9 +245,14 @@ alertwall_store_file_lock(struct alertwall_store_file *fstore,
 		    fstatat(dfd, name, &st_path, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    st_fd.st_ino == st_path.st_ino &&
 		    st_fd.st_dev == st_path.st_dev) {
-			/* the umask must not hide the file from other uids */
-			(void)fchmod(fd, ALERTWALL_STORE_FILE_MODE);
+			/* the umask must not hide the file from other uids.
+			   Only when needed: each call dirties the inode, and
+			   most updates are of files that are already right */
+			if ((st_fd.st_mode & 07777) != ALERTWALL_STORE_FILE_MODE)
+				(void)fchmod(fd, ALERTWALL_STORE_FILE_MODE);
 			if (fstore->as_owner &&
+			    (st_fd.st_uid != fstore->owner_uid ||
+			     st_fd.st_gid != fstore->owner_gid) &&
 			    fchown(fd, fstore->owner_uid, fstore->owner_gid) < 0) {
 				*error_r = t_strdup_printf(
 					"fchown(%s) failed: %m", path);
