@@ -1,0 +1,159 @@
+"""Instructions per operation, plugin on vs off, counted by callgrind.
+
+Timing on a shared 2-core machine is noisy; instruction counts are not.
+perf's hardware counters are not available in this VM ("perf stat -e
+instructions" says <not supported>), so the mail processes themselves run
+under callgrind: each private Dovecot's lmtp and imap services get
+"executable = valgrind --tool=callgrind ..." and service_count = 1, so one
+connection is one process and its instruction total is written when it
+ends. A session of 1 operation and one of 1 + N operations give the cost
+of N operations without the process's start; on vs off gives the ratio.
+The counts vary a little with the mailbox's state (Maildir file names are
+random, so hash tables differ) and grow with its size, so each pair of
+sessions runs three times, repeat i of "on" is compared with repeat i of
+"off" (same mailbox sizes), and the median of the three ratios counts.
+LMTP deliveries rotate over ten users; IMAP loops run on the first.
+dovecot-lda is one process per message, so its whole run is counted; it
+reads its config from the instance's config socket (-c base_dir/config),
+since with a config file it would exec itself through doveconf and
+callgrind would lose it.
+
+Callgrind writes its file at exit under the uid the process then has
+(vmail), so the output files are created beforehand owned by vmail."""
+
+import os
+import subprocess
+
+from .common import PrivateDovecot, bench_load, log, median, mime, wait_until
+from awtest import vmail_ids
+
+VALGRIND = "/usr/bin/valgrind"
+CALLGRIND_EXE = "callgrind-amd64-linux"
+TARGET = 1.01
+REPEATS = 3
+
+
+def _service_conf(outdir, tag):
+    blocks = []
+    for svc in ("lmtp", "imap"):
+        blocks.append(
+            "service %s {\n"
+            "  executable = %s -q --tool=callgrind "
+            "--callgrind-out-file=%s/%s.%s /usr/lib/dovecot/%s\n"
+            "  service_count = 1\n"
+            "}\n" % (svc, VALGRIND, outdir, tag, svc, svc))
+    return "".join(blocks)
+
+
+def _totals(path):
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith("totals:"):
+                    return int(line.split()[1])
+    except FileNotFoundError:
+        pass
+    return None
+
+
+def _prepare(path):
+    uid, gid = vmail_ids()
+    with open(path, "w"):
+        pass
+    os.chown(path, uid, gid)
+
+
+def _collect(path, what, timeout=300):
+    total = wait_until(lambda: _totals(path), timeout, 0.2)
+    if total is None:
+        raise RuntimeError("callgrind wrote no totals for %s to %s"
+                           % (what, path))
+    return total
+
+
+LMTP_USERS = 10
+
+
+def _session(dc, path, proto, count):
+    # the previous process (or the start's port probe) must be gone: it
+    # would write the same file
+    wait_until(lambda: not dc.service_pids(CALLGRIND_EXE), 120, 0.2)
+    _prepare(path)
+    port = dc.lmtp_port if proto == "lmtp" else dc.imap_port
+    r = bench_load(proto, port, clients=1, count=count, user_fmt="u%u",
+                   users=LMTP_USERS if proto == "lmtp" else 1)
+    if r["errors"] or (proto == "lmtp" and set(r["codes"]) != {250}):
+        raise RuntimeError("%s session under callgrind: %r" % (proto, r))
+    return _collect(path, "%s %s" % (dc.instance_name, proto))
+
+
+def _lda_run(dc, path, msg):
+    _prepare(path)
+    p = subprocess.run([VALGRIND, "-q", "--tool=callgrind",
+                        "--callgrind-out-file=" + path,
+                        "/usr/lib/dovecot/dovecot-lda", "-c",
+                        os.path.join(dc.base_dir, "config"),
+                        "-d", "u0"], input=msg, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=300)
+    if p.returncode != 0:
+        raise RuntimeError("dovecot-lda under callgrind exited %d: %s" % (
+            p.returncode, p.stderr.decode("utf-8", "replace")[-500:]))
+    return _collect(path, "dovecot-lda")
+
+
+def run(opts, report):
+    n = opts.instr_ops
+    results = {}
+    for tag, alertwall in (("off", False), ("on", True)):
+        users = {"u%d" % i: {} for i in range(LMTP_USERS)}
+        users["admin"] = {}
+        dc = PrivateDovecot(alertwall=alertwall, users=users,
+                            name="awbench-cg-" + tag)
+        outdir = os.path.join(dc.root, "callgrind")
+        os.makedirs(outdir)
+        os.chmod(outdir, 0o777)
+        dc.extra_conf = _service_conf(outdir, tag)
+        try:
+            dc.start(timeout=60)
+            res = {}
+            for proto in ("lmtp", "imap"):
+                path = os.path.join(outdir, "%s.%s" % (tag, proto))
+                per_op, ones = [], []
+                for i in range(REPEATS):
+                    one = _session(dc, path, proto, 1)
+                    many = _session(dc, path, proto, 1 + n)
+                    per_op.append((many - one) / n)
+                    ones.append(one)
+                    log("  %-3s %s: %d instructions for 1, %d for %d: "
+                        "%.0f per operation" % (tag, proto, one, many, 1 + n,
+                                                per_op[-1]))
+                res[proto] = (per_op, ones)
+            msg = mime.make_message(size=4096, to="u0@example.test")
+            lda = []
+            for i in range(REPEATS):
+                lda.append(_lda_run(dc, os.path.join(
+                    outdir, "%s.lda.%d" % (tag, i)), msg))
+            res["lda"] = (lda, None)
+            log("  %-3s dovecot-lda: %s instructions per run" % (tag, lda))
+            errors = dc.errors_in_log(allow=r"==\d+==")
+            if errors:
+                raise RuntimeError("%s logged errors: %s" % (
+                    dc.instance_name, errors[:3]))
+        finally:
+            dc.close()
+        results[tag] = res
+
+    for key, what in (("lmtp", "instructions per LMTP delivery"),
+                      ("imap", "instructions per IMAP loop"),
+                      ("lda", "instructions per dovecot-lda run")):
+        on, off = results["on"][key][0], results["off"][key][0]
+        ratio = median([a / b for a, b in zip(on, off)])
+        text = "on/off %.4f (median of %d; %.0f vs %.0f, +%.0f)" % (
+            ratio, len(on), median(on), median(off),
+            median(on) - median(off))
+        if results["on"][key][1] is not None:
+            s_on = median(results["on"][key][1])
+            s_off = median(results["off"][key][1])
+            text += "; process start + first op %.0f vs %.0f (+%.0f)" % (
+                s_on, s_off, s_on - s_off)
+        report.add(what, text, ratio <= TARGET, "<= %.2f" % TARGET)
