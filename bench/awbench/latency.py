@@ -12,11 +12,12 @@ appears. Three runs, one after the other on the same Dovecot:
 - admin only: a message over quota_max_mail_size (451 4.2.0,
   MESSAGE_TOO_LARGE, an email-level alert that goes to the admin alone),
   one failure at a time (the next after the previous alert arrived);
+- the same as a burst: that many failures sent at once by 5 clients;
 - full mailboxes: every user has a 1 KiB quota, so a 2 KiB message fails
   with 552 5.2.2 and raises MAILBOX_QUOTA_EXCEEDED, a mailbox-level alert
   mailed to the admin and to the owner, whose full mailbox defers its
   copy (it stays in the spool and is retried); one failure at a time;
-- a burst of such failures sent at once by 5 clients."""
+- a burst of such failures."""
 
 import os
 import re
@@ -28,7 +29,8 @@ from .common import PrivateDovecot, log, median, mime, percentile
 TARGET_SECS = 5.0
 POLL_SECS = 0.002
 BURST_CLIENTS = 5
-_USER_RE = re.compile(rb"^Subject:.*?\b((?:big|lat|burst)\d+)/", re.M)
+_USER_RE = re.compile(rb"^Subject:.*?\b((?:big|bigburst|lat|burst)\d+)/",
+                      re.M)
 MAX_MAIL_SIZE = "64k"
 BIG_SIZE = 100 * 1024
 
@@ -125,9 +127,44 @@ def _one_at_a_time(dc, watcher, prefix, n, msg):
     return lat, lat0
 
 
+def _burst(report, dc, watcher, prefix, n, msg, what):
+    times = {}
+    errors = []
+
+    def client(k):
+        try:
+            for i in range(k, n, BURST_CLIENTS):
+                user = "%s%d" % (prefix, i)
+                times[user] = _fail_one(dc, user, msg)
+        except Exception as e:  # reported below
+            errors.append(e)
+    threads = [threading.Thread(target=client, args=(k,))
+               for k in range(BURST_CLIENTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    deadline = time.monotonic() + 120
+    while not all(u in watcher.arrivals for u in times):
+        if time.monotonic() > deadline:
+            missing = [u for u in times if u not in watcher.arrivals]
+            raise RuntimeError("no alert mail for %d %s users in 120 s"
+                               % (len(missing), prefix))
+        time.sleep(0.05)
+    lat = [watcher.arrivals[u] - t1 for u, (t0, t1) in times.items()]
+    lat0 = [watcher.arrivals[u] - t0 for u, (t0, t1) in times.items()]
+    log("  %s: sent in %.2f s from %d clients" % (
+        prefix, max(t1 for _, t1 in times.values()) -
+        min(t0 for t0, _ in times.values()), BURST_CLIENTS))
+    _summary(report, what, lat, lat0)
+
+
 def run(opts, report):
     n = opts.alerts
     users = {"big%d" % i: {} for i in range(n)}
+    users.update({"bigburst%d" % i: {} for i in range(n)})
     users.update({"lat%d" % i: {"quota_rule": "*:storage=1K"}
                   for i in range(n)})
     users.update({"burst%d" % i: {"quota_rule": "*:storage=1K"}
@@ -145,44 +182,18 @@ def run(opts, report):
                                    mime.make_message(size=BIG_SIZE))
         _summary(report, "admin-only alerts one at a time", lat, lat0)
 
+        _burst(report, dc, watcher, "bigburst", n,
+               mime.make_message(size=BIG_SIZE),
+               "burst of %d admin-only alerts" % n)
+
         msg = mime.make_message(size=2048)
         lat, lat0 = _one_at_a_time(dc, watcher, "lat", n, msg)
         _summary(report, "full mailboxes one at a time (owner copies "
                  "deferred)", lat, lat0)
 
-        # a burst
-        times = {}
-        errors = []
-
-        def client(k):
-            try:
-                for i in range(k, n, BURST_CLIENTS):
-                    user = "burst%d" % i
-                    times[user] = _fail_one(dc, user, msg)
-            except Exception as e:  # reported below
-                errors.append(e)
-        threads = [threading.Thread(target=client, args=(k,))
-                   for k in range(BURST_CLIENTS)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        if errors:
-            raise errors[0]
-        deadline = time.monotonic() + 120
-        while not all(u in watcher.arrivals for u in times):
-            if time.monotonic() > deadline:
-                missing = [u for u in times if u not in watcher.arrivals]
-                raise RuntimeError("no alert mail for %d burst users in "
-                                   "120 s" % len(missing))
-            time.sleep(0.05)
-        lat = [watcher.arrivals[u] - t1 for u, (t0, t1) in times.items()]
-        lat0 = [watcher.arrivals[u] - t0 for u, (t0, t1) in times.items()]
-        log("  burst: sent in %.2f s" % (
-            max(t1 for _, t1 in times.values()) -
-            min(t0 for t0, _ in times.values())))
-        _summary(report, "burst of %d failures from %d clients" % (
-            n, BURST_CLIENTS), lat, lat0)
+        _burst(report, dc, watcher, "burst", n, msg,
+               "burst of %d full mailboxes (%d owner copies deferred "
+               "before)" % (n, n))
         errors = dc.errors_in_log(allow=r"alertwall: .*(raised|escalated)")
         if errors:
             log("  log errors: %s" % errors[:3])
