@@ -60,6 +60,9 @@ struct alertwall_report_settings {
 
 /* "admin", "owner", "profile-owner", "info"; NULL when out of range */
 const char *alertwall_report_role_name(enum alertwall_report_role role);
+/* A host name safe in headers: letters, digits, '-' and '.' only; NULL or
+   "" gives this host's name, and nothing usable gives "localhost". */
+const char *alertwall_report_hostname(const char *hostname);
 
 /* Returns TRUE if the alert is reported as report-type=delivery-status. */
 bool alertwall_report_is_delivery_status(const struct alertwall_alert *alert);

@@ -13,6 +13,7 @@
 #include "qp-encoder.h"
 #include "alertwall-json.h"
 #include "alertwall-record.h"
+#include "alertwall-report.h"
 #include "alertwall-digest.h"
 
 #include <ctype.h>
@@ -80,23 +81,6 @@ static const char *digest_token(const char *id)
 	}
 	if (str_len(str) == 0)
 		str_append(str, "digest");
-	return str_c(str);
-}
-
-static const char *digest_hostname(const char *hostname)
-{
-	string_t *str = t_str_new(64);
-
-	if (hostname == NULL || *hostname == '\0')
-		hostname = my_hostname;
-	for (; hostname != NULL && *hostname != '\0' && str_len(str) < 253;
-	     hostname++) {
-		if (i_isalnum(*hostname) || *hostname == '-' ||
-		    *hostname == '.')
-			str_append_c(str, *hostname);
-	}
-	if (str_len(str) == 0)
-		str_append(str, "localhost");
 	return str_c(str);
 }
 
@@ -177,7 +161,7 @@ static void digest_text(const struct alertwall_digest *digest,
 	str_printfa(text, "alertwall %s digest for %s on %s\n",
 		    digest->kind, digest_clean(digest->recipient,
 					       DIGEST_VALUE_MAX),
-		    digest_hostname(digest->hostname));
+		    alertwall_report_hostname(digest->hostname));
 	str_printfa(text, "Period: %s .. %s (%s)\n", digest_time(digest->since),
 		    digest_time(digest->now), digest->since_last ?
 		    "since the last digest" : "no earlier digest");
@@ -420,7 +404,7 @@ void alertwall_digest_render(const struct alertwall_digest *digest,
 {
 	ARRAY_TYPE(digest_code_count_t) codes;
 	const char *token = digest_token(digest->id);
-	const char *hostname = digest_hostname(digest->hostname);
+	const char *hostname = alertwall_report_hostname(digest->hostname);
 	const char *recipient, *from, *boundary;
 	string_t *text, *json;
 

@@ -238,7 +238,7 @@ static const char *report_id_token(const char *id)
 }
 
 /* host names in headers: letters, digits, '-' and '.' only */
-static const char *report_hostname(const char *hostname)
+const char *alertwall_report_hostname(const char *hostname)
 {
 	string_t *str = t_str_new(64);
 
@@ -794,7 +794,7 @@ void alertwall_report_render(const struct alertwall_alert *alert,
 	ctx.recipient = recipient;
 	ctx.role = role;
 	ctx.count = count;
-	ctx.hostname = report_hostname(set == NULL ? NULL : set->hostname);
+	ctx.hostname = alertwall_report_hostname(set == NULL ? NULL : set->hostname);
 	ctx.id_token = report_id_token(alert->id);
 	ctx.delivery_status = alertwall_report_is_delivery_status(alert);
 	ctx.from = set == NULL ? NULL : set->from;
