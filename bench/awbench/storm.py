@@ -37,7 +37,7 @@ _RCPT_RE = re.compile(rb"^X-Alertwall-Recipient: *(\S+)", re.M)
 def _spool_pending(dc, recipient):
     """Spool files still waiting for recipient."""
     n = 0
-    for sub in ("new", "cur"):
+    for sub in ("new", "cur", "retry"):
         d = os.path.join(dc.alertwall_spool, sub)
         try:
             names = os.listdir(d)

@@ -76,7 +76,7 @@ def spool_pending(dc):
     """Alert mails still waiting in the spool (being written, queued or
     being delivered)."""
     pending = []
-    for sub in ("tmp", "new", "cur"):
+    for sub in ("tmp", "new", "cur", "retry"):
         d = os.path.join(dc.alertwall_spool, sub)
         if os.path.isdir(d):
             pending += [os.path.join(sub, f) for f in os.listdir(d)]

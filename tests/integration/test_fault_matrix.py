@@ -503,7 +503,8 @@ class AdminMailboxFaultTest(MatrixTestCase):
         kept = read_bytes(os.path.join(dc.alertwall_spool, "failed", failed))
         self.assertEqual(mime.header(kept, "X-Alertwall-Id"), a["id"],
                          "the alert mail is kept where the admin finds it")
-        self.assertEqual(spool_names(dc, "new") + spool_names(dc, "cur"), [])
+        self.assertEqual(spool_names(dc, "new") + spool_names(dc, "cur") +
+                    spool_names(dc, "retry"), [])
         recs = dc.sidecar_records()
         self.assertEqual([(r["event"], r["id"]) for r in recs],
                          [("raised", a["id"]), ("undeliverable", a["id"])],
@@ -551,11 +552,17 @@ class AdminMailboxFaultTest(MatrixTestCase):
                                            r"to Alerts/Info: Quota"),
                     WALL_TIMEOUT, "the admin's second copy deferred",
                     interval=0.1)
-        waiting = [mime.header(read_bytes(os.path.join(
-            dc.alertwall_spool, "new", name)), "X-Alertwall-Folder")
-            for name in spool_names(dc, "new")]
-        self.assertEqual(sorted(waiting), ["Alerts/Info", "Alerts/Warnings"],
-                         "both of the admin's mails wait")
+        # deferred copies wait in retry/ (in cur/ while one is retried)
+        def waiting():
+            try:
+                return sorted(mime.header(read_bytes(os.path.join(
+                    dc.alertwall_spool, "retry", name)), "X-Alertwall-Folder")
+                    for name in spool_names(dc, "retry"))
+            except FileNotFoundError:
+                return None
+        dc.wait_for(lambda: waiting() == ["Alerts/Info", "Alerts/Warnings"],
+                    WALL_TIMEOUT, "both of the admin's mails wait in retry/",
+                    interval=0.1)
 
         # room again: both arrive
         dc.add_user("admin", quota_rule="*:storage=100M")
@@ -586,7 +593,8 @@ class AdminMailboxFaultTest(MatrixTestCase):
         # watched on disk: IMAP must not meet the corruption first
         dc.wait_for(lambda: lines_matching(dc, r"lda\(admin\).*saved mail",
                                            since=mark) and
-                    not spool_names(dc, "new") + spool_names(dc, "cur"),
+                    not spool_names(dc, "new") + spool_names(dc, "cur") +
+                    spool_names(dc, "retry"),
                     WALL_TIMEOUT, "the alert after the corruption delivered",
                     interval=0.1)
         # the corruption was real, met by the deliver service's lda
@@ -598,7 +606,7 @@ class AdminMailboxFaultTest(MatrixTestCase):
                              "Alerts/Info")
                  for i in wall_ids(dc, "admin", f)]
         self.assertEqual(sorted(walls), sorted([a["id"], b["id"]]))
-        for sub in ("new", "cur", "failed"):
+        for sub in ("new", "cur", "retry", "failed"):
             self.assertEqual(spool_names(dc, sub), [], sub)
         about_admin = [r for r in dc.sidecar_records()
                        if r.get("user") == "admin"]
@@ -645,8 +653,9 @@ class StateFaultTest(MatrixTestCase):
         for _ in range(2):
             message_id, secs = self.fail_rq(lmtp)
             sent.append(message_id)
-            self.assertLess(secs - baseline, 2.0, "held by the store")
-            self.assertLess(secs, timeout + SLACK,
+            # held by the store for one timeout at most (the file store's
+            # lock wait is the whole timeout), not one per operation
+            self.assertLess(secs - baseline, timeout + SLACK,
                             "one store timeout per delivery, not one per "
                             "operation")
         secs = self.healthy(dc, lmtp)

@@ -194,7 +194,7 @@ class OpsTest(DovecotTestCase):
 
     def spool_names(self):
         names = []
-        for sub in ("new", "cur", "failed"):
+        for sub in ("new", "cur", "retry", "failed"):
             d = os.path.join(self.dc.alertwall_spool, sub)
             if os.path.isdir(d):
                 names += os.listdir(d)

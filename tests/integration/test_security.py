@@ -317,7 +317,7 @@ class FileModesTest(DovecotTestCase):
             self.assertEqual((stat.S_IMODE(st.st_mode), st.st_uid),
                              (0o600, vuid), name)
         # the deliver service's claims and give-ups: root's alone
-        for sub in ("cur", "failed"):
+        for sub in ("cur", "retry", "failed"):
             st = os.lstat(os.path.join(dc.alertwall_spool, sub))
             self.assertEqual((stat.S_IMODE(st.st_mode), st.st_uid),
                              (0o700, 0), "spool/" + sub)

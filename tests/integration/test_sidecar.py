@@ -117,12 +117,24 @@ class SidecarTest(DovecotTestCase):
 
         # every alert reaches the admin's wall exactly once
         want = sorted(r["id"] for r in recs)
-        got = dc.wait_for(
-            lambda: (lambda ids: ids if sorted(set(ids)) == want else None)(
-                wall_ids(dc, "admin", "Alerts/Warnings")),
-            WALL_TIMEOUT, "all %d alerts in the admin's wall" % len(want),
-            interval=0.5)
-        self.assertEqual(sorted(got), want, "each alert exactly once")
+        seen = []
+
+        def arrived():
+            seen[:] = wall_ids(dc, "admin", "Alerts/Warnings")
+            return sorted(set(seen)) == want
+        try:
+            dc.wait_for(arrived, WALL_TIMEOUT, interval=0.5)
+        except AssertionError:
+            spool = {sub: sorted(os.listdir(os.path.join(
+                dc.alertwall_spool, sub)))
+                for sub in ("new", "cur", "retry", "failed")
+                if os.path.isdir(os.path.join(dc.alertwall_spool, sub))}
+            self.fail("%d of %d alerts in the admin's wall after %.0f s; "
+                      "missing %r; spool %r; log:\n%s" % (
+                          len(set(seen)), len(want), WALL_TIMEOUT,
+                          sorted(set(want) - set(seen)), spool,
+                          dc.log_text("error")[-4000:]))
+        self.assertEqual(sorted(seen), want, "each alert exactly once")
 
     def test_parallel_failures_of_many_mailboxes_correlate_once(self):
         dc, lists = self.start_many("awcorr")

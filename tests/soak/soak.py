@@ -431,7 +431,7 @@ class Soak:
 
     def spool_pending(self):
         out = []
-        for sub in ("tmp", "new", "cur"):
+        for sub in ("tmp", "new", "cur", "retry"):
             d = os.path.join(self.dc.alertwall_spool, sub)
             if os.path.isdir(d):
                 out += [sub + "/" + f for f in os.listdir(d)
