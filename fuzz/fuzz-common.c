@@ -50,6 +50,17 @@ void fuzz_input_init(struct fuzz_input *input, const uint8_t *data,
 	input->size = size;
 }
 
+void fuzz_run(const uint8_t *data, size_t size,
+	      void (*harness)(struct fuzz_input *input))
+{
+	struct fuzz_input input;
+
+	fuzz_input_init(&input, data, size);
+	T_BEGIN {
+		harness(&input);
+	} T_END;
+}
+
 unsigned int fuzz_input_u8(struct fuzz_input *input)
 {
 	if (input->pos >= input->size)

@@ -37,6 +37,10 @@ unsigned int fuzz_input_u8(struct fuzz_input *input);
 unsigned int fuzz_input_u16(struct fuzz_input *input);
 uint32_t fuzz_input_u32(struct fuzz_input *input);
 uint64_t fuzz_input_u64(struct fuzz_input *input);
+/* Run one harness over one input, in a data stack frame of its own. */
+void fuzz_run(const uint8_t *data, size_t size,
+	      void (*harness)(struct fuzz_input *input));
+
 /* The next field, up to a NUL byte or the end of the input, as a t_
    string. Returns NULL when the input is used up: a harness maps that to
    "unknown" (NULL) in its struct, and "" stays an empty string. */

@@ -91,11 +91,6 @@ int LLVMFuzzerInitialize(int *argc ATTR_UNUSED, char ***argv ATTR_UNUSED)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fuzz_input input;
-
-	fuzz_input_init(&input, data, size);
-	T_BEGIN {
-		fuzz_record(&input);
-	} T_END;
+	fuzz_run(data, size, fuzz_record);
 	return 0;
 }
