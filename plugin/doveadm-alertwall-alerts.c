@@ -446,12 +446,7 @@ static void cmd_alertwall_show(struct doveadm_cmd_context *cctx)
 	pool_t pool;
 	int ret;
 
-	if (!doveadm_cmd_param_str(cctx, "id", &id)) {
-		i_error("Missing alert id");
-		doveadm_exit_code = EX_USAGE;
-		return;
-	}
-	if (!doveadm_alertwall_id_is_valid(id))
+	if (!doveadm_alertwall_id_param(cctx, "alert", &id))
 		return;
 	doveadm_alertwall_settings(&set);
 	pool = pool_alloconly_create("alertwall show", 4096);
@@ -495,12 +490,7 @@ static void cmd_alertwall_dismiss(struct doveadm_cmd_context *cctx)
 	pool_t pool;
 	int ret;
 
-	if (!doveadm_cmd_param_str(cctx, "id", &id)) {
-		i_error("Missing alert id");
-		doveadm_exit_code = EX_USAGE;
-		return;
-	}
-	if (!doveadm_alertwall_id_is_valid(id))
+	if (!doveadm_alertwall_id_param(cctx, "alert", &id))
 		return;
 	doveadm_alertwall_settings(&set);
 	pool = pool_alloconly_create("alertwall dismiss", 1024);

@@ -170,12 +170,7 @@ static void cmd_alertwall_silence_remove(struct doveadm_cmd_context *cctx)
 	const char *id, *error;
 	int ret;
 
-	if (!doveadm_cmd_param_str(cctx, "id", &id)) {
-		i_error("Missing silence id");
-		doveadm_exit_code = EX_USAGE;
-		return;
-	}
-	if (!doveadm_alertwall_id_is_valid(id))
+	if (!doveadm_alertwall_id_param(cctx, "silence", &id))
 		return;
 	store = silence_store(&set);
 	if (store == NULL)

@@ -86,21 +86,28 @@ void doveadm_alertwall_print_init(const char *default_type)
 		doveadm_print_init(default_type);
 }
 
-bool doveadm_alertwall_id_is_valid(const char *id)
+bool doveadm_alertwall_id_param(struct doveadm_cmd_context *cctx,
+				const char *what, const char **id_r)
 {
-	const char *p;
+	const char *id, *p;
 
+	if (!doveadm_cmd_param_str(cctx, "id", &id)) {
+		i_error("Missing %s id", what);
+		doveadm_exit_code = EX_USAGE;
+		return FALSE;
+	}
 	for (p = id; *p != '\0'; p++) {
 		if (!i_isdigit(*p) && (*p < 'a' || *p > 'z'))
 			break;
 	}
 	if (*id == '\0' || *p != '\0' ||
 	    p - id > DOVEADM_ALERTWALL_ID_MAX_LEN) {
-		i_error("Invalid alert id '%s': ids are letters a-z and digits",
-			str_sanitize(id, 80));
+		i_error("Invalid %s id '%s': ids are letters a-z and digits",
+			what, str_sanitize(id, 80));
 		doveadm_exit_code = EX_USAGE;
 		return FALSE;
 	}
+	*id_r = id;
 	return TRUE;
 }
 

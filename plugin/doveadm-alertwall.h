@@ -38,9 +38,13 @@ void doveadm_alertwall_user_settings(struct mail_user *user,
    doveadm only sets it up itself for -f. */
 void doveadm_alertwall_print_init(const char *default_type);
 
-/* Returns TRUE when id has the form of an alert id; otherwise logs why
-   and sets the exit code to EX_USAGE. */
-bool doveadm_alertwall_id_is_valid(const char *id);
+struct doveadm_cmd_context;
+
+/* The command's "id" parameter, an alert or silence id (what names it in
+   errors). Returns FALSE when it is missing or not of an id's form, after
+   logging why and setting the exit code to EX_USAGE. */
+bool doveadm_alertwall_id_param(struct doveadm_cmd_context *cctx,
+				const char *what, const char **id_r);
 
 /* The time as RFC 3339 UTC ("2026-11-26T19:04:05Z"), "" for 0. */
 const char *doveadm_alertwall_time(time_t t);
