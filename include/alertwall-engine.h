@@ -54,9 +54,12 @@ void alertwall_engine_success(const struct alertwall_engine_settings *set,
 
 /* Returns TRUE and the reason (code and alert id) when deliveries to the
    user are suspended by a permanent mailbox-level alert. A store error
-   never suspends. */
+   never suspends. If indexed_r is not NULL, it is set FALSE when the user
+   has no open alert at all (so a success would have nothing to resolve),
+   TRUE otherwise, also on a store error. */
 bool alertwall_engine_is_suspended(const struct alertwall_engine_settings *set,
-				   const char *user, const char **reason_r);
+				   const char *user, const char **reason_r,
+				   bool *indexed_r);
 
 /* Test & Enable done: lift the user's suspension and close the user's
    alerts, with an "enabled" record and an info mail. Returns the number of

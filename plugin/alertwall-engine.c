@@ -1054,13 +1054,18 @@ void alertwall_engine_success(const struct alertwall_engine_settings *set,
 }
 
 bool alertwall_engine_is_suspended(const struct alertwall_engine_settings *set,
-				   const char *user, const char **reason_r)
+				   const char *user, const char **reason_r,
+				   bool *indexed_r)
 {
 	struct alertwall_store *store = alertwall_store_get_mail(set);
 	struct alertwall_user_index index;
 	const char *error;
+	bool indexed;
 	int ret;
 
+	if (indexed_r == NULL)
+		indexed_r = &indexed;
+	*indexed_r = TRUE;
 	if (store == NULL || user == NULL)
 		return FALSE;
 	ret = alertwall_user_index_get(store, user, &index, &error);
@@ -1069,6 +1074,7 @@ bool alertwall_engine_is_suspended(const struct alertwall_engine_settings *set,
 		alertwall_store_error("alertwall_state: %s", error);
 		return FALSE;
 	}
+	*indexed_r = ret > 0;
 	if (index.suspended == NULL)
 		return FALSE;
 	*reason_r = index.suspended;

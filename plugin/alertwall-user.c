@@ -31,6 +31,11 @@ struct alertwall_user {
 	struct alertwall_engine_settings set;
 
 	time_t last_success;
+	/* the suspension check before this delivery (lmtp and lda have a
+	   mail user per delivery) found no alert index and nothing was
+	   raised since: its successes have nothing to resolve, and the
+	   state is not read again */
+	bool unindexed;
 	bool delivering;
 	bool delivery_saved;
 	bool held;
@@ -90,6 +95,7 @@ void alertwall_user_raise(struct mail_user *user,
 
 	if (auser == NULL || raising)
 		return;
+	auser->unindexed = FALSE;
 	raising = TRUE;
 	T_BEGIN {
 		failure = *failure_in;
@@ -137,6 +143,11 @@ void alertwall_user_success(struct mail_user *user, bool force)
 	    ioloop_time - auser->last_success < ALERTWALL_SUCCESS_INTERVAL_SECS)
 		return;
 	auser->last_success = ioloop_time;
+	if (auser->unindexed) {
+		/* an alert that another process raised meanwhile is
+		   resolved by a later success */
+		return;
+	}
 	raising = TRUE;
 	T_BEGIN {
 		alertwall_engine_success(&auser->set, user->username);
@@ -148,13 +159,17 @@ bool alertwall_user_is_suspended(struct mail_user *user,
 				 const char **reason_r)
 {
 	struct alertwall_user *auser = ALERTWALL_USER_CONTEXT(user);
+	bool indexed;
 
 	/* alert mails (delivered muted) still reach a suspended mailbox:
 	   its owner must learn why their mail stopped */
 	if (auser == NULL || auser->set.mute)
 		return FALSE;
-	return alertwall_engine_is_suspended(&auser->set, user->username,
-					     reason_r);
+	if (alertwall_engine_is_suspended(&auser->set, user->username,
+					  reason_r, &indexed))
+		return TRUE;
+	auser->unindexed = !indexed;
+	return FALSE;
 }
 
 bool alertwall_user_is_active(struct mail_user *user)

@@ -76,7 +76,8 @@ static int cmd_alertwall_status_run(struct doveadm_mail_cmd_context *ctx,
 		return -1;
 	}
 
-	if (alertwall_engine_is_suspended(&set, user->username, &reason)) {
+	if (alertwall_engine_is_suspended(&set, user->username, &reason,
+					  NULL)) {
 		/* the reason is "CODE ID" */
 		parts = t_strsplit(reason, " ");
 		doveadm_print("suspended");
