@@ -118,7 +118,9 @@ def run(opts, report):
         users = {"u%d" % i: {} for i in range(LMTP_USERS)}
         users.update({"f%d" % i: {"quota_rule": "*:storage=1K"}
                       for i in range(FAIL_USERS)})
-        users["admin"] = {}
+        # the failures raise a profile-level alert, mailed to the
+        # profile's owner too
+        users["admin"] = users["postmaster"] = {}
         dc = PrivateDovecot(alertwall=alertwall, users=users,
                             name="awbench-cg-" + tag)
         outdir = os.path.join(dc.root, "callgrind")
@@ -142,7 +144,8 @@ def run(opts, report):
                 res[proto] = (per_op, ones)
             # failing deliveries, every one a repeat of an open alert (the
             # storm's common case): a warm-up session raises them
-            path = os.path.join(outdir, "%s.fail" % tag)
+            # the lmtp service's callgrind file
+            path = os.path.join(outdir, "%s.lmtp" % tag)
             _session(dc, path, "lmtp", FAIL_USERS, failing=True)
             per_op, ones = [], []
             for i in range(REPEATS):

@@ -81,7 +81,7 @@ def run(opts, report):
                          "mailboxes")
     users = {"storm%d" % i: {"quota_rule": "*:storage=1K"}
              for i in range(mailboxes)}
-    users["admin"] = {}
+    users["admin"] = users["postmaster"] = {}  # the profile owner
     on = PrivateDovecot(alertwall=True, users=users, name="awbench-storm-on")
     off = PrivateDovecot(alertwall=False, users=users,
                          name="awbench-storm-off")
