@@ -42,6 +42,12 @@ DEFAULT_MODULEDIR = "/usr/lib/dovecot/modules"
 # another dir (a build tree) becomes mail_plugin_dir; doveadm modules are
 # still read from the installed DEFAULT_MODULEDIR/doveadm
 MODULEDIR = os.environ.get("AW_MODULEDIR", DEFAULT_MODULEDIR)
+# AW_PRELOAD: libraries (sanitizer runtimes, for a sanitized plugin in
+# AW_MODULEDIR) preloaded into every Dovecot process and into the Dovecot
+# tools run here. The instance then passes LD_PRELOAD and the sanitizer
+# options on to its processes and sets no vsz limit: ASan reserves
+# terabytes of address space for its shadow memory.
+PRELOAD = os.environ.get("AW_PRELOAD", "")
 
 PASSWORD = "pass"
 MAIL_USER = "vmail"
@@ -451,7 +457,7 @@ hostname = mx.example.test
 mail_location = maildir:~/Maildir
 mail_plugins = quota
 mail_debug = %(mail_debug)s
-%(plugin_dir)s
+%(plugin_dir)s%(preload)s
 namespace inbox {
   inbox = yes
   separator = /
@@ -506,6 +512,9 @@ plugin {
             "mail_debug": "yes" if self.mail_debug else "no",
             "plugin_dir": ("mail_plugin_dir = %s\n" % MODULEDIR
                            if MODULEDIR != DEFAULT_MODULEDIR else ""),
+            "preload": ("import_environment = TZ CORE_OUTOFMEM CORE_ERROR "
+                        "LD_PRELOAD ASAN_OPTIONS UBSAN_OPTIONS\n"
+                        "default_vsz_limit = 0\n" if PRELOAD else ""),
             "imap": self.imap_port, "pop3": self.pop3_port,
             "lmtp": self.lmtp_port})
         if self.alertwall:
@@ -573,7 +582,8 @@ plugin {
         try:
             self.proc = subprocess.Popen(
                 [DOVECOT, "-F", "-c", self.conf], stdin=subprocess.DEVNULL,
-                stdout=out, stderr=out, start_new_session=True)
+                stdout=out, stderr=out, start_new_session=True,
+                env=self._env())
         finally:
             out.close()
         deadline = time.monotonic() + timeout
@@ -781,6 +791,8 @@ plugin {
     def _env(self):
         env = dict(os.environ)
         env.pop("POSIXLY_CORRECT", None)  # doveadm relies on permuted getopt
+        if PRELOAD:
+            env["LD_PRELOAD"] = PRELOAD
         return env
 
     def doveadm(self, args, user=None, input=None, check=False, debug=False,
