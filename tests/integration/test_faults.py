@@ -43,20 +43,12 @@ def wall_ids(dc, user, folder):
 
 
 def spooled(dc, alert_id):
-    """{recipient: count} of the alert's mails still in the spool: queued
-    (new/), deferred (retry/) or being delivered (cur/)."""
+    """{recipient: count} of the alert's mails still in the spool."""
     found = {}
-    for sub in ("new", "retry", "cur"):
-        d = os.path.join(dc.alertwall_spool, sub)
-        for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
-            try:
-                with open(os.path.join(d, name), "rb") as f:
-                    raw = f.read()
-            except FileNotFoundError:
-                continue  # moved on between listing and reading
-            if mime.header(raw, "X-Alertwall-Id") == alert_id:
-                rcpt = mime.header(raw, "X-Alertwall-Recipient")
-                found[rcpt] = found.get(rcpt, 0) + 1
+    for raw in dc.spool_mails():
+        if mime.header(raw, "X-Alertwall-Id") == alert_id:
+            rcpt = mime.header(raw, "X-Alertwall-Recipient")
+            found[rcpt] = found.get(rcpt, 0) + 1
     return found
 
 

@@ -80,20 +80,10 @@ def wall_ids(dc, user, folder):
 
 def spool_files(dc, subdir=None):
     """[(recipient, alert id)] of the spool files in subdir; by default
-    those still waiting: queued (new/), deferred (retry/) or being
-    delivered (cur/)."""
-    out = []
-    for sub in [subdir] if subdir else ["new", "retry", "cur"]:
-        path = os.path.join(dc.alertwall_spool, sub)
-        for name in sorted(os.listdir(path)) if os.path.isdir(path) else []:
-            try:
-                with open(os.path.join(path, name), "rb") as f:
-                    raw = f.read()
-            except FileNotFoundError:
-                continue  # moved on between listing and reading
-            out.append((mime.header(raw, "X-Alertwall-Recipient"),
-                        mime.header(raw, "X-Alertwall-Id")))
-    return out
+    those still waiting (queued, deferred or being delivered)."""
+    mails = dc.spool_mails((subdir,)) if subdir else dc.spool_mails()
+    return [(mime.header(raw, "X-Alertwall-Recipient"),
+             mime.header(raw, "X-Alertwall-Id")) for raw in mails]
 
 
 def files_containing(top, needle):

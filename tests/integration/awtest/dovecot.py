@@ -746,6 +746,22 @@ plugin {
                 if LOG_PROBLEM_RE.search(ln) and
                 not any(a.search(ln) for a in allow)]
 
+    def spool_mails(self, subdirs=("new", "retry", "cur")):
+        """The bytes of the alert mails in the spool's subdirs (by default
+        those still waiting: queued, deferred or being delivered), in name
+        order per subdir; a file that moved on while it was listed and
+        read is left out."""
+        out = []
+        for sub in subdirs:
+            d = os.path.join(self.alertwall_spool, sub)
+            for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+                try:
+                    with open(os.path.join(d, name), "rb") as f:
+                        out.append(f.read())
+                except FileNotFoundError:
+                    continue
+        return out
+
     def sidecar_records(self, path=None):
         """The alertwall_log as a list of dicts ([] when it does not exist).
         Raises DovecotError on a line that is not one JSON object, and on
