@@ -18,7 +18,9 @@ mailboxes whose faults are switched on and off during the run:
           maildir save, with or without alertwall, leaves a message in
           new/ when the directory turns unwritable between its rename and
           its commit (451 and stored: a duplicate when the MTA retries)
-  l1 l2   an fcntl lock held on the INBOX transaction log
+  l1 l2   an fcntl lock held on the INBOX transaction log; also switched
+          between deliveries: taken or let go while a save waits for it,
+          it leaves the message in new/ with a 451 the same way
 
 Reloads keep the old processes' clients (shutdown_clients = no): with
 Dovecot's default a reload kills an LMTP session older than 6 s with 421
@@ -170,7 +172,8 @@ class Soak:
         self.locks = {}                            # user -> fd
         self.broken_perm = {}                      # user -> old mode
         # a chmod waits for the delivery to the mailbox in progress
-        self.perm_locks = {u: threading.Lock() for u in PERM}
+        # held by a delivery to the user and by a switch of its fault
+        self.switch_locks = {u: threading.Lock() for u in PERM + LOCK}
         self.quota_broken = False
         self.reloads = 0
         self.alert_detail = (0, 0, 0, 0)
@@ -209,7 +212,7 @@ class Soak:
 
     def set_perm(self, user, broken):
         path = self.dc.user_maildir(user)
-        with self.perm_locks[user]:
+        with self.switch_locks[user]:
             if broken:
                 self.broken_perm[user] = os.stat(path).st_mode & 0o7777
                 os.chmod(path, 0)
@@ -220,16 +223,18 @@ class Soak:
         self.fault_log["chmod " + ("000" if broken else "back")] += 1
 
     def set_lock(self, user, broken):
-        if broken:
-            path = os.path.join(self.dc.user_maildir(user),
-                                "dovecot.index.log")
-            fd = os.open(path, os.O_RDWR)
-            fcntl.lockf(fd, fcntl.LOCK_EX)
-            self.locks[user] = fd
-        else:
-            fd = self.locks.pop(user)
-            fcntl.lockf(fd, fcntl.LOCK_UN)
-            os.close(fd)
+        with self.switch_locks[user]:
+            if broken:
+                path = os.path.join(self.dc.user_maildir(user),
+                                    "dovecot.index.log")
+                fd = os.open(path, os.O_RDWR)
+                fcntl.lockf(fd, fcntl.LOCK_EX)
+                self.locks[user] = fd
+            else:
+                fd = self.locks.pop(user)
+                fcntl.lockf(fd, fcntl.LOCK_UN)
+                os.close(fd)
+        if not broken:
             self.enable(user)
         self.fault_log["lock " + ("held" if broken else "released")] += 1
 
@@ -315,8 +320,8 @@ class Soak:
     def transaction(self, lmtp, rand):
         """One LMTP transaction; False when the connection is unusable."""
         rcpts = self.pick_rcpts(rand)
-        locks = [self.perm_locks[u] for u in sorted(rcpts)
-                 if u in self.perm_locks]
+        locks = [self.switch_locks[u] for u in sorted(rcpts)
+                 if u in self.switch_locks]
         for lock in locks:
             lock.acquire()
         try:
