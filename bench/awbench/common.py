@@ -53,6 +53,21 @@ class Report:
 
 # ---- statistics ----
 
+def run_summary(report, name, cmd, timeout):
+    """Run a bench program whose last output line is its summary; log the
+    lines before it. Returns that line, or None after reporting the run
+    failed (non-zero exit or no output)."""
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, timeout=timeout)
+    lines = p.stdout.rstrip("\n").splitlines()
+    for line in lines[:-1]:
+        log("  " + line)
+    if p.returncode != 0 or not lines:
+        report.failed(name, (lines or ["no output"])[-1])
+        return None
+    return lines[-1]
+
+
 def median(values):
     values = sorted(values)
     n = len(values)

@@ -3,23 +3,15 @@
 (classifications per second). Their own last lines are the summary,
 with their own target verdicts."""
 
-import subprocess
-
-from .common import bench_program, log
+from .common import bench_program, run_summary
 
 
 def _run(report, name, program, args=()):
-    p = subprocess.run([bench_program(program)] + list(args),
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       text=True, timeout=1800)
-    lines = p.stdout.rstrip("\n").splitlines()
-    for line in lines[:-1]:
-        log("  " + line)
-    if p.returncode != 0 or not lines:
-        report.failed(name, (lines or ["no output"])[-1])
-        return
     # the program's own summary line, its target verdict included
-    text = lines[-1]
+    text = run_summary(report, name, [bench_program(program)] + list(args),
+                       1800)
+    if text is None:
+        return
     if text.startswith(program + ": "):
         text = text[len(program) + 2:]
     report.add(name, text)

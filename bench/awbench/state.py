@@ -17,7 +17,7 @@ import socket
 import subprocess
 import tempfile
 
-from .common import bench_program, log, wait_until
+from .common import bench_program, log, run_summary, wait_until
 
 REDIS_SERVER = "/usr/bin/redis-server"
 REDIS_BENCHMARK = "/usr/bin/redis-benchmark"
@@ -46,16 +46,10 @@ def _bench_state(report, name, uris, opts, pin=False):
         bench_program("bench-state"), "-c", str(opts.state_calls),
            "-s", ",".join(str(n) for n in opts.state_sizes)] + uris
     log("$ " + " ".join(cmd))
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       text=True, timeout=3600)
-    lines = p.stdout.rstrip("\n").splitlines()
-    for line in lines[:-1]:
-        log("  " + line)
-    if p.returncode != 0 or not lines:
-        report.failed(name, (lines or ["no output"])[-1])
-        return
     # "bench-state file: ...; target flat (...): met"
-    last = lines[-1]
+    last = run_summary(report, name, cmd, 3600)
+    if last is None:
+        return
     head, _, rest = last.partition(": ")
     text, _, verdict = rest.rpartition("; target ")
     target, _, outcome = verdict.rpartition(": ")
