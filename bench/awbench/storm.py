@@ -37,20 +37,10 @@ _RCPT_RE = re.compile(rb"^X-Alertwall-Recipient: *(\S+)", re.M)
 def _spool_pending(dc, recipient):
     """Spool files still waiting for recipient."""
     n = 0
-    for sub in ("new", "cur", "retry"):
-        d = os.path.join(dc.alertwall_spool, sub)
-        try:
-            names = os.listdir(d)
-        except FileNotFoundError:
-            continue
-        for name in names:
-            try:
-                with open(os.path.join(d, name), "rb") as f:
-                    m = _RCPT_RE.search(f.read(8192))
-            except FileNotFoundError:
-                continue
-            if m and m.group(1).decode() == recipient:
-                n += 1
+    for raw in dc.spool_mails():
+        m = _RCPT_RE.search(raw[:8192])
+        if m and m.group(1).decode() == recipient:
+            n += 1
     return n
 
 

@@ -277,9 +277,9 @@ class FileModesTest(DovecotTestCase):
 
         def waiting():
             """[(name, lstat)] of the spool files of the alert; they move
-            between new/ and cur/ while the service retries"""
+            between new/, cur/ and retry/ while the service retries"""
             out = []
-            for sub in ("new", "cur"):
+            for sub in ("new", "cur", "retry"):
                 d = os.path.join(dc.alertwall_spool, sub)
                 try:
                     names = os.listdir(d)
