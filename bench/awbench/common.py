@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("AW_BUILD_DIR") or os.path.join(TOP, "build")
@@ -15,7 +14,7 @@ BENCH_BIN = os.path.join(BUILD, "bench")
 os.environ.setdefault("AW_SRCDIR", TOP)
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 
-from awtest import PrivateDovecot, mime  # noqa: E402,F401
+from awtest import PrivateDovecot, mime, wait_until  # noqa: E402,F401
 
 
 def log(text=""):
@@ -255,13 +254,3 @@ def instance_cpu_secs(dc):
     return sum(_proc_cpu_ticks(p) for p in pids) / float(_CLK_TCK)
 
 
-def wait_until(predicate, timeout, interval=0.1):
-    """Poll predicate until true (returned) or timeout (returns None)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            return None
-        time.sleep(interval)

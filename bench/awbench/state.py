@@ -17,6 +17,8 @@ import socket
 import subprocess
 import tempfile
 
+from awtest import port_accepts
+
 from .common import bench_program, log, run_summary, wait_until
 
 REDIS_SERVER = "/usr/bin/redis-server"
@@ -31,14 +33,6 @@ def _free_port():
     port = s.getsockname()[1]
     s.close()
     return port
-
-
-def _port_accepts(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def _bench_state(report, name, uris, opts, pin=False):
@@ -79,7 +73,7 @@ def run(opts, report):
                  "--save", "", "--appendonly", "no", "--dir", rdir,
                  "--dbfilename", "dump-%d.rdb" % port],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        if not all(wait_until(lambda: _port_accepts(p), 10) for p in ports):
+        if not all(wait_until(lambda: port_accepts(p), 10) for p in ports):
             report.failed("state scale, redis", "redis-server did not start")
             return
         p = subprocess.run([TASKSET, "-c", CLIENT_CPU, REDIS_BENCHMARK,

@@ -45,6 +45,8 @@ from .dovecot import (  # noqa: F401
     PASSWORD,
     PrivateDovecot,
     SRCDIR,
+    port_accepts,
     vmail_ids,
+    wait_until,
 )
 from . import mime  # noqa: F401

@@ -104,7 +104,21 @@ def _free_ports(count):
             s.close()
 
 
-def _port_accepts(port):
+def wait_until(predicate, timeout, interval=0.1):
+    """Poll predicate until it returns a true value (returned) or timeout
+    passes (returns None)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(interval)
+
+
+def port_accepts(port):
+    """Whether something accepts TCP connections on 127.0.0.1:port."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5):
             return True
@@ -597,7 +611,7 @@ plugin {
                 raise DovecotError("dovecot exited with %d at start:\n%s"
                                    % (rc, diag))
             if (os.path.exists(os.path.join(self.base_dir, "master.pid")) and
-                    all(_port_accepts(p) for p in
+                    all(port_accepts(p) for p in
                         (self.imap_port, self.pop3_port, self.lmtp_port))):
                 return True
             time.sleep(0.05)
@@ -792,15 +806,11 @@ plugin {
     def wait_for(predicate, timeout=5.0, message=None, interval=0.05):
         """Poll predicate until it returns a true value (returned); on
         timeout raise AssertionError (a test failure, not an error)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() >= deadline:
-                raise AssertionError(
-                    message or "condition not met within %.1fs" % timeout)
-            time.sleep(interval)
+        value = wait_until(predicate, timeout, interval)
+        if not value:
+            raise AssertionError(
+                message or "condition not met within %.1fs" % timeout)
+        return value
 
     # ---- tools ----
 
