@@ -13,53 +13,23 @@
 #include "str.h"
 #include "unlink-directory.h"
 #include "alertwall-engine.h"
+#include "bench-common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <fcntl.h>
 #include <unistd.h>
-#include <time.h>
 
 #define CALLS 2000
-
-static double now_usecs(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *p1, const void *p2)
-{
-	const double *a = p1, *b = p2;
-
-	return *a < *b ? -1 : (*a > *b ? 1 : 0);
-}
 
 static void report(const char *name, double *samples, unsigned int count,
 		   double *median_r)
 {
-	qsort(samples, count, sizeof(*samples), cmp_double);
+	qsort(samples, count, sizeof(*samples), bench_cmp_double);
 	*median_r = samples[count / 2];
 	printf("%-28s median %8.1f us  p99 %8.1f us  max %8.1f us  (%u calls)\n",
 	       name, samples[count / 2], samples[count * 99 / 100],
 	       samples[count - 1], count);
-}
-
-static void failure_init(struct alertwall_failure *failure, const char *user)
-{
-	alertwall_failure_init(failure, ALERTWALL_SOURCE_DELIVERY);
-	failure->mail_error = 6; /* MAIL_ERROR_NOQUOTA */
-	failure->text = "Quota exceeded (mailbox for user is full)";
-	failure->smtp_code = 552;
-	failure->smtp_status = "5.2.2";
-	failure->user = user;
-	failure->mailbox = "INBOX";
-	failure->message_id = "<bench.1@example.test>";
-	failure->service = "lmtp";
-	failure->session = "benchsession";
-	failure->host = "bench";
 }
 
 int main(int argc, char *argv[])
@@ -101,10 +71,10 @@ int main(int argc, char *argv[])
 	if (fd == -1)
 		i_fatal("open() failed: %m");
 	for (i = 0; i < CALLS; i++) {
-		start = now_usecs();
+		start = bench_now_usecs();
 		if (write(fd, str_data(record), str_len(record)) < 0)
 			i_fatal("write() failed: %m");
-		samples[i] = now_usecs() - start;
+		samples[i] = bench_now_usecs() - start;
 	}
 	i_close_fd(&fd);
 	report("baseline: one log write", samples, CALLS, &base_median);
@@ -112,23 +82,23 @@ int main(int argc, char *argv[])
 	/* a new alert each call: distinct users */
 	for (i = 0; i < CALLS; i++) T_BEGIN {
 		user = t_strdup_printf("user%u", i);
-		failure_init(&failure, user);
+		bench_failure_init(&failure, user);
 		i_zero(&subject);
 		subject.user = user;
-		start = now_usecs();
+		start = bench_now_usecs();
 		alertwall_engine_failure(&set, &failure, &subject, NULL);
-		samples[i] = now_usecs() - start;
+		samples[i] = bench_now_usecs() - start;
 	} T_END;
 	report("new alert (raise + mail)", samples, CALLS, &new_median);
 
 	/* repeats of one open alert */
 	for (i = 0; i < CALLS; i++) T_BEGIN {
-		failure_init(&failure, "repeater");
+		bench_failure_init(&failure, "repeater");
 		i_zero(&subject);
 		subject.user = "repeater";
-		start = now_usecs();
+		start = bench_now_usecs();
 		alertwall_engine_failure(&set, &failure, &subject, NULL);
-		samples[i] = now_usecs() - start;
+		samples[i] = bench_now_usecs() - start;
 	} T_END;
 	report("repeat of an open alert", samples, CALLS, &repeat_median);
 

@@ -35,12 +35,12 @@
 #include "hex-binary.h"
 #include "unlink-directory.h"
 #include "alertwall-engine.h"
+#include "bench-common.h"
 #include "alertwall-store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include <time.h>
 
 #define BENCH_DEFAULT_CALLS 1000
 #define BENCH_MAX_STORES 8
@@ -87,42 +87,12 @@ struct bench_context {
 	unsigned int calls;
 };
 
-static double now_usecs(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *p1, const void *p2)
-{
-	const double *a = p1, *b = p2;
-
-	return *a < *b ? -1 : (*a > *b ? 1 : 0);
-}
-
-static void failure_init(struct alertwall_failure *failure, const char *user)
-{
-	alertwall_failure_init(failure, ALERTWALL_SOURCE_DELIVERY);
-	failure->mail_error = 6; /* MAIL_ERROR_NOQUOTA */
-	failure->text = "Quota exceeded (mailbox for user is full)";
-	failure->smtp_code = 552;
-	failure->smtp_status = "5.2.2";
-	failure->user = user;
-	failure->mailbox = "INBOX";
-	failure->message_id = "<bench.1@example.test>";
-	failure->service = "lmtp";
-	failure->session = "benchsession";
-	failure->host = "bench";
-}
-
 static void engine_failure(struct bench_store *bs, const char *user)
 {
 	struct alertwall_profile_subject subject;
 	struct alertwall_failure failure;
 
-	failure_init(&failure, user);
+	bench_failure_init(&failure, user);
 	i_zero(&subject);
 	subject.user = user;
 	alertwall_engine_failure(&bs->set, &failure, &subject, NULL);
@@ -133,7 +103,7 @@ static const char *filler_key(struct bench_context *ctx, unsigned int n)
 	struct alertwall_failure failure;
 	string_t *key = t_str_new(128);
 
-	failure_init(&failure, t_strdup_printf("filler%u", n));
+	bench_failure_init(&failure, t_strdup_printf("filler%u", n));
 	alertwall_state_key(&ctx->class, &failure, "default", key);
 	return str_c(key);
 }
@@ -164,7 +134,7 @@ static void bench_template_init(struct bench_context *ctx)
 	string_t *key = t_str_new(128);
 
 	engine_failure(bs, "template");
-	failure_init(&failure, "template");
+	bench_failure_init(&failure, "template");
 	alertwall_rules_classify(alertwall_engine_rules(&bs->set), &failure,
 				 &ctx->class);
 	alertwall_state_key(&ctx->class, &failure, "default", key);
@@ -245,7 +215,7 @@ static void bench_fill_redis(struct bench_context *ctx, struct bench_store *bs)
 static void bench_fill(struct bench_context *ctx, struct bench_store *bs)
 {
 	const char *error;
-	double start = now_usecs();
+	double start = bench_now_usecs();
 	unsigned int n;
 
 	if (bs->redis_cli != NULL)
@@ -259,7 +229,7 @@ static void bench_fill(struct bench_context *ctx, struct bench_store *bs)
 		} T_END;
 	}
 	printf("  filled %s with %u objects in %.1f s\n", bs->uri, bs->size,
-	       (now_usecs() - start) / 1e6);
+	       (bench_now_usecs() - start) / 1e6);
 }
 
 static void bench_op(struct bench_context *ctx, struct bench_store *bs,
@@ -299,8 +269,8 @@ static void bench_measure(struct bench_context *ctx)
 	unsigned int i, s;
 	double start, *v;
 
-	start = now_usecs();
-	for (i = 0; now_usecs() - start < BENCH_WARMUP_SECS * 1e6; i++) T_BEGIN {
+	start = bench_now_usecs();
+	for (i = 0; bench_now_usecs() - start < BENCH_WARMUP_SECS * 1e6; i++) T_BEGIN {
 		bs = &ctx->stores[i % ctx->store_count];
 		bench_op(ctx, bs, (i / ctx->store_count) % BENCH_OP_COUNT,
 			 ctx->calls + i);
@@ -309,9 +279,9 @@ static void bench_measure(struct bench_context *ctx)
 		for (op = 0; op < BENCH_OP_COUNT; op++) {
 			for (s = 0; s < ctx->store_count; s++) T_BEGIN {
 				bs = &ctx->stores[s];
-				start = now_usecs();
+				start = bench_now_usecs();
 				bench_op(ctx, bs, op, i);
-				bs->samples[op][i] = now_usecs() - start;
+				bs->samples[op][i] = bench_now_usecs() - start;
 			} T_END;
 		}
 	}
@@ -320,7 +290,7 @@ static void bench_measure(struct bench_context *ctx)
 		printf("%u objects:\n", bs->size);
 		for (op = 0; op < BENCH_OP_COUNT; op++) {
 			v = bs->samples[op];
-			qsort(v, ctx->calls, sizeof(double), cmp_double);
+			qsort(v, ctx->calls, sizeof(double), bench_cmp_double);
 			bs->medians[op] = v[ctx->calls / 2];
 			printf("  %-28s median %8.1f us  p99 %8.1f us\n",
 			       bench_op_names[op], v[ctx->calls / 2],
