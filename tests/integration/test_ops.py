@@ -595,8 +595,12 @@ class OpsTest(DovecotTestCase):
         denied, _ = self.suspend("bob")
         # Dovecot's own log: one concise line per raised alert
         for rec, level in ((quota, "warning"), (denied, "error")):
-            lines = [ln for ln in dc.log_text("error").splitlines()
-                     if ("id=%s " % rec["id"]) in ln and "raised" in ln]
+            # the log process writes it a moment after the reply
+            def raised_lines(rec=rec):
+                return [ln for ln in dc.log_text("error").splitlines()
+                        if ("id=%s " % rec["id"]) in ln and "raised" in ln]
+            lines = dc.wait_for(raised_lines, 5.0,
+                                "no log line for %s" % rec["id"])
             self.assertEqual(len(lines), 1, lines)
             self.assertRegex(lines[0], r"alertwall: raised %s %s \(user=%s "
                              r"mailbox=INBOX profile=default id=%s count=1\): "
