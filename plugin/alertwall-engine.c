@@ -526,7 +526,9 @@ struct alertwall_failure_update {
 	const char *profile;
 	const struct alertwall_policy *policy;
 	time_t now;
-	/* ids for a new alert and an escalation, made once per failure */
+	long long now_usecs;
+	/* ids for a new alert and an escalation, made when needed: most
+	   failures repeat an open alert, and an id costs two syscalls */
 	const char *raise_id;
 	const char *escalate_id;
 
@@ -535,6 +537,22 @@ struct alertwall_failure_update {
 	struct alertwall_object_state state;
 	struct alertwall_meta meta;
 };
+
+static const char *alertwall_new_id(long long now_usecs)
+{
+	string_t *str = t_str_new(32);
+
+	alertwall_alert_id_generate(now_usecs, str);
+	return str_c(str);
+}
+
+static const char *
+alertwall_failure_raise_id(struct alertwall_failure_update *ctx)
+{
+	if (ctx->raise_id == NULL)
+		ctx->raise_id = alertwall_new_id(ctx->now_usecs);
+	return ctx->raise_id;
+}
 
 static bool alertwall_failure_update_func(const char *old_value,
 					  string_t *new_value, void *context)
@@ -551,11 +569,13 @@ static bool alertwall_failure_update_func(const char *old_value,
 	ctx->actions = alertwall_state_failure(&state, ctx->class, ctx->now,
 					       ctx->policy);
 	if ((ctx->actions & ALERTWALL_ACTION_RAISE) != 0)
-		meta.id = ctx->raise_id;
-	if ((ctx->actions & ALERTWALL_ACTION_ESCALATE) != 0)
+		meta.id = alertwall_failure_raise_id(ctx);
+	if ((ctx->actions & ALERTWALL_ACTION_ESCALATE) != 0) {
+		ctx->escalate_id = alertwall_new_id(ctx->now_usecs);
 		meta.id = ctx->escalate_id;
+	}
 	if (meta.id == NULL)
-		meta.id = ctx->raise_id;
+		meta.id = alertwall_failure_raise_id(ctx);
 	meta.code = ctx->class->code;
 	meta.scope = ctx->class->scope;
 	meta.user = ctx->failure->user;
@@ -566,14 +586,6 @@ static bool alertwall_failure_update_func(const char *old_value,
 	ctx->state = state;
 	ctx->meta = meta;
 	return TRUE;
-}
-
-static const char *alertwall_new_id(long long now_usecs)
-{
-	string_t *str = t_str_new(32);
-
-	alertwall_alert_id_generate(now_usecs, str);
-	return str_c(str);
 }
 
 static bool
@@ -614,8 +626,7 @@ void alertwall_engine_failure(const struct alertwall_engine_settings *set,
 	ctx.profile = profile_name;
 	ctx.policy = &set->policy;
 	ctx.now = (time_t)(now_usecs / 1000000);
-	ctx.raise_id = alertwall_new_id(now_usecs);
-	ctx.escalate_id = alertwall_new_id(now_usecs);
+	ctx.now_usecs = now_usecs;
 
 	str = t_str_new(128);
 	alertwall_state_key(&class, failure, profile_name, str);
@@ -647,7 +658,7 @@ void alertwall_engine_failure(const struct alertwall_engine_settings *set,
 		mail = FALSE;
 
 	if ((ctx.actions & ALERTWALL_ACTION_RAISE) != 0) {
-		alert.id = ctx.raise_id;
+		alert.id = alertwall_failure_raise_id(&ctx);
 		alertwall_engine_emit(set, &alert, count, mail, orig_headers);
 	}
 	if ((ctx.actions & ALERTWALL_ACTION_ESCALATE) != 0) {
@@ -660,7 +671,8 @@ void alertwall_engine_failure(const struct alertwall_engine_settings *set,
 	}
 	if ((ctx.actions & (ALERTWALL_ACTION_LOG_REPEAT |
 			    ALERTWALL_ACTION_REMIND)) != 0) {
-		alert.id = ctx.meta.id != NULL ? ctx.meta.id : ctx.raise_id;
+		alert.id = ctx.meta.id != NULL ? ctx.meta.id :
+			alertwall_failure_raise_id(&ctx);
 		alert.event = ALERTWALL_EVENT_REPEATED;
 		alert.nature = ctx.state.nature;
 		if (ctx.state.nature == ALERTWALL_NATURE_PERMANENT)
@@ -711,7 +723,7 @@ struct alertwall_correlation_update {
 	time_t now;
 	unsigned int threshold;
 	unsigned int window_secs;
-	const char *new_id;
+	long long now_usecs;
 
 	/* results */
 	const char *open_id;
@@ -782,7 +794,7 @@ static bool alertwall_correlation_update_func(const char *old_value,
 	ctx->mailboxes = array_count(&users);
 	ctx->raise = FALSE;
 	if (open_id == NULL && ctx->mailboxes >= ctx->threshold) {
-		open_id = ctx->new_id;
+		open_id = alertwall_new_id(ctx->now_usecs);
 		ctx->raise = TRUE;
 	}
 	ctx->open_id = open_id;
@@ -898,7 +910,7 @@ alertwall_engine_correlate(const struct alertwall_engine_settings *set,
 	ctx.now = (time_t)(now_usecs / 1000000);
 	ctx.threshold = set->correlate_mailboxes;
 	ctx.window_secs = set->correlate_window_secs;
-	ctx.new_id = alertwall_new_id(now_usecs);
+	ctx.now_usecs = now_usecs;
 	if (alertwall_store_update(store,
 			t_strconcat(ALERTWALL_KEY_CORRELATION, alert->code, "\t",
 				    alert->profile, NULL),
