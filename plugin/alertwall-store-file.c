@@ -47,13 +47,24 @@ alertwall_store_file_path(struct alertwall_store_file *fstore, const char *key,
 			  const char **subdir_r, const char **name_r)
 {
 	unsigned char digest[SHA1_RESULTLEN];
-	const char *hex;
+	size_t dir_len = strlen(fstore->dir);
+	const char *path;
+	string_t *str;
 
+	/* one buffer for DIR/ab/abcdef...: the success path looks up a
+	   path per delivery, and two printf calls were a third of its
+	   instructions */
 	sha1_get_digest(key, strlen(key), digest);
-	hex = binary_to_hex(digest, sizeof(digest));
-	*subdir_r = t_strdup_printf("%s/%.2s", fstore->dir, hex);
-	*name_r = hex;
-	return t_strdup_printf("%s/%s", *subdir_r, hex);
+	str = t_str_new(dir_len + 5 + SHA1_RESULTLEN * 2);
+	str_append_data(str, fstore->dir, dir_len);
+	str_append_c(str, '/');
+	binary_to_hex_append(str, digest, 1);
+	*subdir_r = t_strdup_until(str_data(str), str_data(str) + str_len(str));
+	str_append_c(str, '/');
+	binary_to_hex_append(str, digest, sizeof(digest));
+	path = str_c(str);
+	*name_r = path + str_len(str) - SHA1_RESULTLEN * 2;
+	return path;
 }
 
 /* Open a subdirectory of the store; the files in it are then opened
@@ -75,31 +86,53 @@ static const char *alertwall_store_file_subdir_error(const char *subdir)
 	return t_strdup_printf("open(%s) failed: %m", subdir);
 }
 
-/* Read the whole file at fd. Returns 0 with the content, -1 on error. */
+/* Read the whole file at fd. The callers hold a lock that keeps writers
+   out, so a short read is the end of the file: no lseek() and no read()
+   that returns 0, two syscalls of the few that a state update costs.
+   Returns 0 with the content, -1 on error. */
 static int
 alertwall_store_file_read(int fd, const char *path, string_t *content,
 			  const char **error_r)
 {
 	unsigned char buf[4096];
+	off_t offset = 0;
 	ssize_t ret;
 
-	if (lseek(fd, 0, SEEK_SET) < 0) {
-		*error_r = t_strdup_printf("lseek(%s) failed: %m", path);
-		return -1;
-	}
-	while ((ret = read(fd, buf, sizeof(buf))) > 0) {
+	while ((ret = pread(fd, buf, sizeof(buf), offset)) > 0) {
 		str_append_data(content, buf, ret);
+		offset += ret;
 		if (str_len(content) > ALERTWALL_STORE_MAX_FILE_SIZE) {
 			*error_r = t_strdup_printf("%s: larger than %u bytes",
 				path, ALERTWALL_STORE_MAX_FILE_SIZE);
 			return -1;
 		}
+		if ((size_t)ret < sizeof(buf))
+			return 0;
 	}
 	if (ret < 0) {
 		*error_r = t_strdup_printf("read(%s) failed: %m", path);
 		return -1;
 	}
 	return 0;
+}
+
+/* Lock fd, waiting at most ALERTWALL_STORE_LOCK_TIMEOUT_SECS. An
+   uncontended lock is taken without the wait's two alarm() calls.
+   Returns 1 when locked, 0 on timeout, -1 on error. */
+static int
+alertwall_store_file_lock_fd(int fd, const char *path, int lock_type,
+			     struct file_lock **lock_r, const char **error_r)
+{
+	struct file_lock_settings lock_set = {
+		.lock_method = FILE_LOCK_METHOD_FCNTL,
+	};
+	int ret;
+
+	ret = file_try_lock(fd, path, lock_type, &lock_set, lock_r, error_r);
+	if (ret != 0)
+		return ret;
+	return file_wait_lock(fd, path, lock_type, &lock_set,
+			      ALERTWALL_STORE_LOCK_TIMEOUT_SECS, lock_r, error_r);
 }
 
 /* Split a file's content into its key line and value. Returns 1 when the
@@ -128,9 +161,6 @@ alertwall_store_file_get(struct alertwall_store *store, const char *key,
 {
 	struct alertwall_store_file *fstore =
 		container_of(store, struct alertwall_store_file, store);
-	struct file_lock_settings lock_set = {
-		.lock_method = FILE_LOCK_METHOD_FCNTL,
-	};
 	struct file_lock *lock;
 	const char *subdir, *name, *path, *lock_error;
 	string_t *content;
@@ -153,8 +183,8 @@ alertwall_store_file_get(struct alertwall_store *store, const char *key,
 		return -1;
 	}
 	/* a shared lock so that a half-written value is never read */
-	ret = file_wait_lock(fd, path, F_RDLCK, &lock_set,
-			     ALERTWALL_STORE_LOCK_TIMEOUT_SECS, &lock, &lock_error);
+	ret = alertwall_store_file_lock_fd(fd, path, F_RDLCK, &lock,
+					   &lock_error);
 	if (ret <= 0) {
 		*error_r = ret < 0 ? lock_error :
 			t_strdup_printf("Timeout locking %s", path);
@@ -195,9 +225,6 @@ alertwall_store_file_lock(struct alertwall_store_file *fstore,
 			  const char *name, int *dfd_r, int *fd_r,
 			  struct file_lock **lock_r, const char **error_r)
 {
-	struct file_lock_settings lock_set = {
-		.lock_method = FILE_LOCK_METHOD_FCNTL,
-	};
 	struct stat st_fd, st_path;
 	const char *lock_error;
 	unsigned int tries;
@@ -231,9 +258,8 @@ alertwall_store_file_lock(struct alertwall_store_file *fstore,
 			i_close_fd(&dfd);
 			return -1;
 		}
-		ret = file_wait_lock(fd, path, F_WRLCK, &lock_set,
-				     ALERTWALL_STORE_LOCK_TIMEOUT_SECS,
-				     lock_r, &lock_error);
+		ret = alertwall_store_file_lock_fd(fd, path, F_WRLCK, lock_r,
+						   &lock_error);
 		if (ret <= 0) {
 			*error_r = ret < 0 ? lock_error :
 				t_strdup_printf("Timeout locking %s", path);
@@ -284,6 +310,7 @@ alertwall_store_file_update(struct alertwall_store *store, const char *key,
 	struct file_lock *lock;
 	const char *subdir, *name, *path, *old_value = NULL;
 	string_t *content, *new_value;
+	size_t old_size;
 	int dfd, fd, ret = 0;
 
 	path = alertwall_store_file_path(fstore, key, &subdir, &name);
@@ -310,12 +337,16 @@ alertwall_store_file_update(struct alertwall_store *store, const char *key,
 				ret = -1;
 			}
 		} else {
+			old_size = str_len(content);
 			str_truncate(content, 0);
 			str_append_tabescaped(content, key);
 			str_append_c(content, '\n');
 			str_append_str(content, new_value);
+			/* a value of the same length, the common case of
+			   a counter update, needs no truncate */
 			if (pwrite_full(fd, str_data(content), str_len(content), 0) < 0 ||
-			    ftruncate(fd, str_len(content)) < 0) {
+			    (str_len(content) < old_size &&
+			     ftruncate(fd, str_len(content)) < 0)) {
 				*error_r = t_strdup_printf("write(%s) failed: %m",
 							   path);
 				ret = -1;
