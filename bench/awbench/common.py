@@ -244,6 +244,23 @@ def _proc_cpu_ticks(pid):
     return sum(int(x) for x in fields[11:15])
 
 
+def service_cpu_secs(dc, service):
+    """(user, system) CPU seconds of the live processes of one service
+    of a PrivateDovecot. Long-lived processes (lmtp with the default
+    service_count) carry their whole time; one that exited is not
+    counted."""
+    user = system = 0
+    for pid in dc.service_pids(service):
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        user += int(fields[11])
+        system += int(fields[12])
+    return user / float(_CLK_TCK), system / float(_CLK_TCK)
+
+
 def instance_cpu_secs(dc):
     """CPU seconds used so far by every process of a PrivateDovecot: the
     master with its reaped children (each with its own reaped children)
