@@ -47,6 +47,8 @@ from test_shared_state import Redis
 
 # alert delivery waits for the deliver service: the issue allows 5 s
 WALL_TIMEOUT = 10.0
+# a deferred alert mail is retried by the clock, 2, 4, 8, 16 s apart
+RETRY_TIMEOUT = 20.0
 # quota_max_mail_size of the users whose mail is too large (a userdb
 # field, so that other recipients of the same mail are not limited)
 MAX_MAIL_SIZE = "64k"
@@ -572,6 +574,58 @@ class AdminMailboxFaultTest(MatrixTestCase):
             dc.wait_for(lambda: wall_ids(dc, "admin", folder) == [rec["id"]],
                         WALL_TIMEOUT, "the alert's mail in %s" % folder,
                         interval=0.2)
+        self.assertNoCrash(dc)
+
+    def test_waiting_alert_mail_sleeps_until_due_or_nudged(self):
+        # the admin's mailbox is full: the deliver run that holds the
+        # deferred copy sleeps until its retry is due, in one sleep
+        # process (polling for nudges started a sleep and a date five
+        # times a second, for as long as an hour), and a new alert's
+        # nudge ends that sleep at once
+        dc = self.start_dovecot(
+            users={"big": {"quota_max_mail_size": MAX_MAIL_SIZE},
+                   "admin": {"quota_rule": "*:storage=1K"}},
+            alertwall=True, name="awadmsleep")
+        a = self.too_large(dc)
+        deferrals = r"lda\(admin\).*save failed to Alerts/Errors: Quota"
+        # the first try and the first retry (2 s later): the next retry
+        # is due 4 s after that
+        dc.wait_for(lambda: len(lines_matching(dc, deferrals)) >= 2,
+                    WALL_TIMEOUT, "the admin's copy deferred twice",
+                    interval=0.1)
+        sleeps = set()
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 3.0:
+            for pid in dc.instance_pids():
+                try:
+                    with open("/proc/%d/comm" % pid) as f:
+                        comm = f.read().strip()
+                except OSError:
+                    continue
+                if comm in ("sleep", "date"):
+                    sleeps.add((pid, comm))
+            time.sleep(0.02)
+        self.assertLessEqual(len(sleeps), 3, "the waiting run polls: %s"
+                             % sorted(sleeps))
+        self.assertEqual(len(spool_names(dc, "retry")), 1)
+
+        # after the next retry (the third deferral) the one after is 8 s
+        # away; room again, and a new alert: its nudge wakes the run
+        dc.wait_for(lambda: len(lines_matching(dc, deferrals)) >= 3,
+                    WALL_TIMEOUT, "the admin's copy deferred again",
+                    interval=0.1)
+        dc.add_user("admin", quota_rule="*:storage=100M")
+        time.sleep(1.1)
+        b = self.too_large(dc)
+        t1 = time.monotonic()
+        dc.wait_for(lambda: b["id"] in wall_ids(dc, "admin", "Alerts/Errors"),
+                    WALL_TIMEOUT, "the new alert in the wall", interval=0.1)
+        self.assertLess(time.monotonic() - t1, 3.0,
+                        "the nudge did not end the wait for the retry")
+        # and the waiting one by the clock
+        dc.wait_for(lambda: a["id"] in wall_ids(dc, "admin", "Alerts/Errors"),
+                    RETRY_TIMEOUT, "the deferred alert in the wall",
+                    interval=0.2)
         self.assertNoCrash(dc)
 
     def test_corrupted_admin_index_is_rebuilt_and_not_mailed(self):
