@@ -23,9 +23,6 @@
 #include "alertwall-silence.h"
 #include "doveadm-alertwall.h"
 
-/* the sidecar's longest record is 4000 bytes */
-#define ALERTS_SIDECAR_MAX_LINE (64 * 1024)
-
 /* ---- list ---- */
 
 struct alerts_list_ctx {
@@ -285,29 +282,36 @@ static bool alerts_record_has_id(const char *line, const char *id)
 	return strncmp(p, id, len) == 0 && p[len] == '"';
 }
 
-/* Collect the alert's sidecar records, oldest first. Returns 0, or -1
-   when the log cannot be read (a missing log is no history yet). */
+struct alerts_history_context {
+	const char *id;
+	pool_t pool;
+	ARRAY_TYPE(const_string) *lines;
+};
+
+static void alerts_history_line(const char *line, void *context)
+{
+	struct alerts_history_context *ctx = context;
+
+	if (alerts_record_has_id(line, ctx->id)) {
+		line = p_strdup(ctx->pool, line);
+		array_push_back(ctx->lines, &line);
+	}
+}
+
+/* Collect the alert's sidecar records, oldest first, rotated files
+   included. Returns 0, or -1 when the log cannot be read (a missing log
+   is no history yet). */
 static int alerts_read_history(const char *log_path, const char *id,
 			       pool_t pool, ARRAY_TYPE(const_string) *lines)
 {
-	struct istream *input;
-	const char *line;
-	int ret = 0;
+	struct alerts_history_context ctx = {
+		.id = id,
+		.pool = pool,
+		.lines = lines,
+	};
 
-	input = i_stream_create_file(log_path, ALERTS_SIDECAR_MAX_LINE);
-	while ((line = i_stream_read_next_line(input)) != NULL) {
-		if (alerts_record_has_id(line, id)) {
-			line = p_strdup(pool, line);
-			array_push_back(lines, &line);
-		}
-	}
-	if (input->stream_errno != 0 && input->stream_errno != ENOENT) {
-		i_error("Reading the sidecar log failed: %s",
-			i_stream_get_error(input));
-		ret = -1;
-	}
-	i_stream_unref(&input);
-	return ret;
+	return doveadm_alertwall_read_log_lines(log_path, 0,
+						alerts_history_line, &ctx);
 }
 
 /* Fill show from a sidecar record (its string members). Returns 0, or -1

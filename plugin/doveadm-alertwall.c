@@ -30,11 +30,6 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-/* the sidecar's longest record is 4000 bytes */
-#define DOVEADM_ALERTWALL_LOG_MAX_LINE (64 * 1024)
-/* the length of a record's time: "2026-11-26T19:04:05.123Z" */
-#define DOVEADM_ALERTWALL_RECORD_TIME_LEN 24
-
 /* alert ids are 26 characters today; leave room, refuse anything else */
 #define DOVEADM_ALERTWALL_ID_MAX_LEN 64
 
@@ -225,9 +220,8 @@ int doveadm_alertwall_parse_since(const char *value, time_t now,
 
 /* Fill rec from one record line. Returns 0, or -1 when the line is not a
    JSON object. */
-static int
-doveadm_alertwall_record_parse(const char *line,
-			       struct doveadm_alertwall_record *rec)
+int doveadm_alertwall_record_parse(const char *line,
+				   struct doveadm_alertwall_record *rec)
 {
 	struct istream *input;
 	struct json_parser *parser;
@@ -266,45 +260,6 @@ doveadm_alertwall_record_parse(const char *line,
 	ret = json_parser_deinit(&parser, &error);
 	i_stream_unref(&input);
 	return ret < 0 ? -1 : 0;
-}
-
-int doveadm_alertwall_read_log(const char *path, long long since_usecs,
-			       doveadm_alertwall_record_func *func,
-			       void *context)
-{
-	struct doveadm_alertwall_record rec;
-	struct istream *input;
-	const char *line, *since_str;
-	string_t *str;
-	int ret = 0;
-
-	/* records start with their time, in one fixed format that sorts as
-	   text: most lines are skipped without parsing */
-	str = t_str_new(32);
-	alertwall_record_append_time(since_usecs, str);
-	since_str = str_c(str);
-	i_assert(strlen(since_str) == DOVEADM_ALERTWALL_RECORD_TIME_LEN);
-
-	input = i_stream_create_file(path, DOVEADM_ALERTWALL_LOG_MAX_LINE);
-	while ((line = i_stream_read_next_line(input)) != NULL) {
-		if (str_begins(line, "{\"time\":\"") &&
-		    strncmp(line + 9, since_str,
-			    DOVEADM_ALERTWALL_RECORD_TIME_LEN) < 0)
-			continue;
-		T_BEGIN {
-			if (doveadm_alertwall_record_parse(line, &rec) == 0 &&
-			    rec.time != NULL &&
-			    strcmp(rec.time, since_str) >= 0)
-				func(&rec, context);
-		} T_END;
-	}
-	if (input->stream_errno != 0 && input->stream_errno != ENOENT) {
-		i_error("Reading the sidecar log failed: %s",
-			i_stream_get_error(input));
-		ret = -1;
-	}
-	i_stream_unref(&input);
-	return ret;
 }
 
 void doveadm_alertwall_as_owner_begin(const struct alertwall_engine_settings *set,

@@ -89,10 +89,28 @@ struct doveadm_alertwall_record {
 /* Called for each record; its strings live during the call only. */
 typedef void doveadm_alertwall_record_func(const struct doveadm_alertwall_record *rec,
 					   void *context);
-/* Read the sidecar log at path (the current file, not rotated ones) and
-   call func for each record whose time is at or after since_usecs
-   (microseconds since the epoch; records have milliseconds). A missing
-   log has no records. Returns 0, or -1 when it cannot be read (logged). */
+/* the sidecar's longest record is 4000 bytes */
+#define DOVEADM_ALERTWALL_LOG_MAX_LINE (64 * 1024)
+/* the length of a record's time: "2026-11-26T19:04:05.123Z" */
+#define DOVEADM_ALERTWALL_RECORD_TIME_LEN 24
+
+/* Parse one sidecar line into rec (its strings on the data stack).
+   Returns 0, or -1 when it is not a record. */
+int doveadm_alertwall_record_parse(const char *line,
+				   struct doveadm_alertwall_record *rec);
+typedef void doveadm_alertwall_line_func(const char *line, void *context);
+/* Call func for each line of the sidecar log at path: those of the files
+   rotated from it first (oldest first, compressed ones too; not those
+   last written before since_secs), then those of the current file. A
+   missing log has no lines. Returns 0, or -1 when a file cannot be read
+   (logged; the others are still read). */
+int doveadm_alertwall_read_log_lines(const char *path, time_t since_secs,
+				     doveadm_alertwall_line_func *func,
+				     void *context);
+/* Read the sidecar log at path, the files rotated from it first, and call
+   func for each record whose time is at or after since_usecs
+   (microseconds since the epoch; records have milliseconds). Returns as
+   doveadm_alertwall_read_log_lines(). */
 int doveadm_alertwall_read_log(const char *path, long long since_usecs,
 			       doveadm_alertwall_record_func *func,
 			       void *context);

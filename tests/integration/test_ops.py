@@ -324,6 +324,53 @@ class OpsTest(DovecotTestCase):
             self.assertEqual(p.returncode, EX_USAGE,
                              "%r: %s" % (bad, p.stderr))
 
+    def test_summary_reads_rotated_logs(self):
+        # logrotate's way: the log renamed (and compressed, for the older
+        # one), the next record written to a new file
+        import gzip
+        dc = self.start()
+        log = dc.alertwall_log
+        first = self.over_quota("alice")
+        with open(log, "rb") as src, \
+                gzip.open(log + ".2.gz", "wb") as dst:
+            dst.write(src.read())
+        os.unlink(log)
+        old = time.time() - 60
+        os.utime(log + ".2.gz", (old, old))
+        second = self.over_quota("dave")
+        os.rename(log, log + ".1")
+        third = self.over_quota("carol")
+        self.assertEqual([r["id"] for r in dc.sidecar_records()],
+                         [third["id"]], "the current file holds the last")
+        # a symlink named like a rotated file is not followed: root would
+        # read what it points to
+        planted = os.path.join(self.tmp, "planted.jsonl")
+        with open(planted, "w") as f:
+            f.write(json.dumps(dict(first, id="x" * 26,
+                                    code="PLANTED")) + "\n")
+        os.symlink(planted, log + ".3")
+
+        rows = self.doveadm_json("alertwall", "summary")
+        counts = {(r["section"], r["name"]): r["count"] for r in rows}
+        self.assertEqual(rows[0]["count"], 3, rows[0])
+        self.assertEqual(counts[("event", "raised")], 3)
+        self.assertEqual(counts[("code", "MAILBOX_QUOTA_EXCEEDED")], 3)
+        self.assertNotIn(("code", "PLANTED"), counts)
+        # a period that began after a rotated file was last written: the
+        # file is not opened (a record in it now, plain text, would count)
+        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(old + 1))
+        with open(log + ".2.gz", "w") as f:
+            f.write(json.dumps(dict(second, code="NOT_OPENED")) + "\n")
+        os.utime(log + ".2.gz", (old, old))
+        rows = self.doveadm_json("alertwall", "summary", "-s", since)
+        counts = {(r["section"], r["name"]): r["count"] for r in rows}
+        self.assertEqual(rows[0]["count"], 2, rows[0])
+        self.assertNotIn(("code", "NOT_OPENED"), counts)
+        # and without the period it is read, plain or compressed
+        rows = self.doveadm_json("alertwall", "summary", "-s", "1d")
+        counts = {(r["section"], r["name"]): r["count"] for r in rows}
+        self.assertEqual(counts[("code", "NOT_OPENED")], 1)
+
     # ---- silences ----
 
     def test_silence_mutes_mail_not_logs(self):
