@@ -212,6 +212,33 @@ class ForgedSpoolTest(DovecotTestCase):
         self.assertEqual(ids.get(".Alerts.Warnings"), ["OK"])
         self.assertEqual(len(maildir_files(dc, "alice")), before + 1)
 
+    def test_foreign_run_dir_is_not_written(self):
+        # the mail uid made spool/run before the deliver service did, with
+        # a link where the waiting run's sleep pid goes: root must neither
+        # write through it nor kill a pid it names; delivery goes on
+        dc = self.start()
+        make_spool(dc)
+        run = os.path.join(dc.alertwall_spool, "run")
+        os.mkdir(run, 0o755)
+        vuid, vgid = vmail_ids()
+        os.chown(run, vuid, vgid)
+        target = os.path.join(dc.root, "target")
+        with open(target, "w") as f:
+            f.write("untouched\n")
+        os.symlink(target, os.path.join(run, "sleeper"))
+        drop(dc, "OK.0", spool_mail("alice", "Alerts/Warnings", "OK"))
+        self.settle(dc, ["OK.0"])
+        self.assertEqual(stored_alert_ids(dc, "alice").get(
+            ".Alerts.Warnings"), ["OK"])
+        with open(target) as f:
+            self.assertEqual(f.read(), "untouched\n")
+        st = os.lstat(run)
+        self.assertEqual(st.st_uid, vuid, "left as it was")
+        self.assertTrue(dc.wait_for(lambda: [
+            ln for ln in dc.log_text("all").splitlines()
+            if "run is not a directory of root's alone" in ln],
+            WALL_TIMEOUT, "the refusal in Dovecot's log"))
+
     def test_spool_symlink_is_not_followed(self):
         dc = self.start()
         # a file root can read and the dropper cannot: its header block
@@ -316,8 +343,9 @@ class FileModesTest(DovecotTestCase):
         for name, st in spooled:
             self.assertEqual((stat.S_IMODE(st.st_mode), st.st_uid),
                              (0o600, vuid), name)
-        # the deliver service's claims and give-ups: root's alone
-        for sub in ("cur", "retry", "failed"):
+        # the deliver service's claims, give-ups and the waiting run's
+        # sleep pid: root's alone
+        for sub in ("cur", "retry", "failed", "run"):
             st = os.lstat(os.path.join(dc.alertwall_spool, sub))
             self.assertEqual((stat.S_IMODE(st.st_mode), st.st_uid),
                              (0o700, 0), "spool/" + sub)
