@@ -239,6 +239,37 @@ class ForgedSpoolTest(DovecotTestCase):
             if "run is not a directory of root's alone" in ln],
             WALL_TIMEOUT, "the refusal in Dovecot's log"))
 
+    def test_foreign_claim_dir_stops_delivery_until_removed(self):
+        # the mail uid made spool/retry before the deliver service did, as
+        # a link: root would move claimed alert mails where it points.
+        # Nothing is delivered and nothing lost: the alert waits in new/
+        # until the admin removes it
+        dc = self.start()
+        make_spool(dc)
+        retry = os.path.join(dc.alertwall_spool, "retry")
+        elsewhere = os.path.join(dc.root, "elsewhere")
+        os.mkdir(elsewhere)
+        os.symlink(elsewhere, retry)
+        vuid, vgid = vmail_ids()
+        os.lchown(retry, vuid, vgid)
+        drop(dc, "OK.0", spool_mail("alice", "Alerts/Warnings", "OK"))
+        nudge(dc)
+        dc.wait_for(lambda: [
+            ln for ln in dc.log_text("all").splitlines()
+            if "retry is not a directory of root's alone" in ln],
+            WALL_TIMEOUT, "the refusal in Dovecot's log")
+        self.assertTrue(os.path.exists(os.path.join(
+            dc.alertwall_spool, "new", "OK.0")), "the alert waits in new/")
+        self.assertNotIn(".Alerts.Warnings", stored_alert_ids(dc, "alice"))
+        self.assertEqual(os.listdir(elsewhere), [])
+
+        # the admin removes it: the next nudge delivers
+        os.unlink(retry)
+        self.settle(dc, ["OK.0"])
+        self.assertEqual(stored_alert_ids(dc, "alice").get(
+            ".Alerts.Warnings"), ["OK"])
+        self.assertEqual(os.listdir(elsewhere), [])
+
     def test_spool_symlink_is_not_followed(self):
         dc = self.start()
         # a file root can read and the dropper cannot: its header block
