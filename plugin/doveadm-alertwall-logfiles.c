@@ -132,12 +132,10 @@ int doveadm_alertwall_read_log_lines(const char *path, time_t since_secs,
 	ARRAY_TYPE(doveadm_alertwall_logfile) files;
 	const struct doveadm_alertwall_logfile *file;
 	struct istream *input;
-	const char *p, *dir, *base;
+	const char *dir, *base;
 	int ret = 0;
 
-	p = strrchr(path, '/');
-	dir = p == NULL ? "." : p == path ? "/" : t_strdup_until(path, p);
-	base = p == NULL ? path : p + 1;
+	doveadm_alertwall_split_path(path, &dir, &base);
 	t_array_init(&files, 8);
 	if (doveadm_alertwall_rotated(dir, base, since_secs, &files) < 0)
 		ret = -1;

@@ -262,18 +262,25 @@ int doveadm_alertwall_record_parse(const char *line,
 	return ret < 0 ? -1 : 0;
 }
 
+void doveadm_alertwall_split_path(const char *path, const char **dir_r,
+				  const char **name_r)
+{
+	const char *p = strrchr(path, '/');
+
+	*dir_r = p == NULL ? "." : p == path ? "/" : t_strdup_until(path, p);
+	*name_r = p == NULL ? path : p + 1;
+}
+
 void doveadm_alertwall_as_owner_begin(const struct alertwall_engine_settings *set,
 				      struct doveadm_alertwall_creds *saved_r)
 {
-	const char *p, *dir;
+	const char *dir, *name;
 	struct stat st;
 
 	i_zero(saved_r);
 	if (geteuid() != 0)
 		return;
-	p = strrchr(set->log_path, '/');
-	dir = p == NULL ? "." : p == set->log_path ? "/" :
-		t_strdup_until(set->log_path, p);
+	doveadm_alertwall_split_path(set->log_path, &dir, &name);
 	if (stat(dir, &st) < 0 || st.st_uid == 0)
 		return;
 	saved_r->uid = geteuid();

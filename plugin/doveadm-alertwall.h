@@ -115,6 +115,10 @@ int doveadm_alertwall_read_log(const char *path, long long since_usecs,
 			       doveadm_alertwall_record_func *func,
 			       void *context);
 
+/* The directory of path ("." without one) and the name in it. */
+void doveadm_alertwall_split_path(const char *path, const char **dir_r,
+				  const char **name_r);
+
 /* While doveadm runs as root, write as the owner of the sidecar log's
    directory, so that a file doveadm creates stays writable for the mail
    processes. end restores root. Nothing happens when not root or when

@@ -233,15 +233,15 @@ _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def _proc_cpu_ticks(pid):
-    """utime + stime + cutime + cstime of pid (its own and its reaped
-    children's CPU), 0 when it is gone."""
+    """(utime, stime, cutime, cstime) of pid in clock ticks: its own and
+    its reaped children's CPU; zeros when it is gone."""
     try:
         with open("/proc/%d/stat" % pid) as f:
             fields = f.read().rsplit(")", 1)[1].split()
     except OSError:
-        return 0
+        return (0, 0, 0, 0)
     # after the comm field: state is fields[0], utime is stat field 14
-    return sum(int(x) for x in fields[11:15])
+    return tuple(int(x) for x in fields[11:15])
 
 
 def service_cpu_secs(dc, service):
@@ -249,16 +249,9 @@ def service_cpu_secs(dc, service):
     of a PrivateDovecot. Long-lived processes (lmtp with the default
     service_count) carry their whole time; one that exited is not
     counted."""
-    user = system = 0
-    for pid in dc.service_pids(service):
-        try:
-            with open("/proc/%d/stat" % pid) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        user += int(fields[11])
-        system += int(fields[12])
-    return user / float(_CLK_TCK), system / float(_CLK_TCK)
+    ticks = [_proc_cpu_ticks(pid) for pid in dc.service_pids(service)]
+    return (sum(t[0] for t in ticks) / float(_CLK_TCK),
+            sum(t[1] for t in ticks) / float(_CLK_TCK))
 
 
 def instance_cpu_secs(dc):
@@ -268,6 +261,6 @@ def instance_cpu_secs(dc):
     two readings moves its time into the master's; close enough for
     differences over seconds of load."""
     pids = [dc.master_pid] + dc.instance_pids()
-    return sum(_proc_cpu_ticks(p) for p in pids) / float(_CLK_TCK)
+    return sum(sum(_proc_cpu_ticks(p)) for p in pids) / float(_CLK_TCK)
 
 

@@ -32,6 +32,7 @@ import unittest
 
 from awtest import faults, mime
 from awtest.dovecot import DovecotTestCase, vmail_ids
+from test_fault_matrix import lines_matching
 
 # alert delivery waits for the deliver service: the issue allows 5 s
 WALL_TIMEOUT = 10.0
@@ -234,10 +235,9 @@ class ForgedSpoolTest(DovecotTestCase):
             self.assertEqual(f.read(), "untouched\n")
         st = os.lstat(run)
         self.assertEqual(st.st_uid, vuid, "left as it was")
-        self.assertTrue(dc.wait_for(lambda: [
-            ln for ln in dc.log_text("all").splitlines()
-            if "run is not a directory of root's alone" in ln],
-            WALL_TIMEOUT, "the refusal in Dovecot's log"))
+        dc.wait_for(lambda: lines_matching(
+            dc, "run is not a directory of root's alone"),
+            WALL_TIMEOUT, "the refusal in Dovecot's log")
 
     def test_foreign_claim_dir_stops_delivery_until_removed(self):
         # the mail uid made spool/retry before the deliver service did, as
@@ -254,9 +254,8 @@ class ForgedSpoolTest(DovecotTestCase):
         os.lchown(retry, vuid, vgid)
         drop(dc, "OK.0", spool_mail("alice", "Alerts/Warnings", "OK"))
         nudge(dc)
-        dc.wait_for(lambda: [
-            ln for ln in dc.log_text("all").splitlines()
-            if "retry is not a directory of root's alone" in ln],
+        dc.wait_for(lambda: lines_matching(
+            dc, "retry is not a directory of root's alone"),
             WALL_TIMEOUT, "the refusal in Dovecot's log")
         self.assertTrue(os.path.exists(os.path.join(
             dc.alertwall_spool, "new", "OK.0")), "the alert waits in new/")
