@@ -351,9 +351,10 @@ class FileModesTest(DovecotTestCase):
                         pass
             return out
         # the deliver service has run (its own dirs exist) and a copy waits
-        dc.wait_for(lambda: os.path.isdir(os.path.join(dc.alertwall_spool,
-                                                       "failed")),
-                    WALL_TIMEOUT, "the deliver service did not run")
+        own = ("cur", "retry", "failed", "run")
+        dc.wait_for(lambda: all(os.path.isdir(os.path.join(
+            dc.alertwall_spool, sub)) for sub in own),
+            WALL_TIMEOUT, "the deliver service did not run")
         spooled = dc.wait_for(waiting, WALL_TIMEOUT, "no spool file")
 
         def mode(path):
@@ -375,7 +376,7 @@ class FileModesTest(DovecotTestCase):
                              (0o600, vuid), name)
         # the deliver service's claims, give-ups and the waiting run's
         # sleep pid: root's alone
-        for sub in ("cur", "retry", "failed", "run"):
+        for sub in own:
             st = os.lstat(os.path.join(dc.alertwall_spool, sub))
             self.assertEqual((stat.S_IMODE(st.st_mode), st.st_uid),
                              (0o700, 0), "spool/" + sub)
