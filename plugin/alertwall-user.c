@@ -11,10 +11,13 @@
 #include "hostpid.h"
 #include "module-context.h"
 #include "master-service.h"
+#include "master-service-settings.h"
 #include "mail-error.h"
 #include "mail-user.h"
 #include "mail-namespace.h"
 #include "mail-storage-hooks.h"
+#include "mail-storage-settings.h"
+#include "settings-parser.h"
 #include "alertwall-engine.h"
 #include "alertwall-user.h"
 
@@ -107,8 +110,39 @@ void alertwall_user_raise(struct mail_user *user,
 	raising = FALSE;
 }
 
+static const char *alertwall_process_getenv(const char *name, void *context)
+{
+	const struct mail_user_settings *user_set = context;
+
+	return mail_user_set_plugin_getenv(user_set, name);
+}
+
+/* The process's mail user settings (plugin {} before any userdb fields),
+   NULL in a process that reads none. The storage service's root is a
+   copy extended by the storage drivers, found by name as Dovecot does. */
+static const struct mail_user_settings *alertwall_process_user_set(void)
+{
+	struct setting_parser_context *parser;
+	const struct setting_parser_info *const *roots;
+	void *const *sets;
+	unsigned int i;
+
+	parser = master_service_get_settings_parser(master_service);
+	if (parser == NULL)
+		return NULL;
+	roots = settings_parser_get_roots(parser);
+	sets = settings_parser_get_list(parser);
+	for (i = 0; roots[i] != NULL; i++) {
+		if (strcmp(roots[i]->module_name,
+			   mail_user_setting_parser_info.module_name) == 0)
+			return sets[i];
+	}
+	return NULL;
+}
+
 void alertwall_raise_global(const struct alertwall_failure *failure_in)
 {
+	const struct mail_user_settings *user_set;
 	struct alertwall_profile_subject subject;
 	struct alertwall_engine_settings set;
 	struct alertwall_failure failure;
@@ -122,13 +156,28 @@ void alertwall_raise_global(const struct alertwall_failure *failure_in)
 		return;
 	raising = TRUE;
 	T_BEGIN {
-		/* no user: the process's defaults */
-		alertwall_engine_settings_init(&set);
-		failure = *failure_in;
-		alertwall_failure_fill(&failure, NULL);
-		i_zero(&subject);
-		subject.user = failure.user;
-		alertwall_engine_failure(&set, &failure, &subject, NULL);
+		/* No mail user yet: a userdb lookup failed before one was
+		   made, or lmtp's first client, whose raw user is made before
+		   the mail plugins are loaded. The process's own plugin {}
+		   settings then apply. */
+		user_set = alertwall_process_user_set();
+		if (user_set == NULL)
+			alertwall_engine_settings_init(&set);
+		else {
+			alertwall_settings_fill(&set, alertwall_process_getenv,
+				(void *)user_set, user_set->base_dir);
+		}
+		if (user_set == NULL ||
+		    alertwall_settings_get_bool(alertwall_process_getenv,
+				(void *)user_set, ALERTWALL_SETTING_ENABLE,
+				TRUE)) {
+			failure = *failure_in;
+			alertwall_failure_fill(&failure, NULL);
+			i_zero(&subject);
+			subject.user = failure.user;
+			alertwall_engine_failure(&set, &failure, &subject,
+						 NULL);
+		}
 	} T_END;
 	raising = FALSE;
 }

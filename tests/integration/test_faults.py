@@ -149,6 +149,11 @@ class FaultsTest(DovecotTestCase):
         # the userdb config must exist before start: a passwd-file changed
         # within the second it was read is not read again
         heal = faults.unreadable_userdb(dc, "ursula")
+        # each connection in a new lmtp process: its raw mail user is made
+        # before the mail plugins are loaded, so no mail user of
+        # alertwall's exists when the lookup fails, and the alert must
+        # still go to this instance's walls, not to the built-in defaults
+        dc.extra_conf += "\nservice lmtp {\n  service_count = 1\n}\n"
         dc.start()
 
         msg = mime.make_message(to="ursula@example.test", subject="userdb")
