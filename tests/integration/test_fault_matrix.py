@@ -118,6 +118,28 @@ def spool_names(dc, subdir):
     return sorted(os.listdir(path)) if os.path.isdir(path) else []
 
 
+def lock_holders(dc):
+    """Pids of the processes that have the spool's lock file open."""
+    lock = os.path.join(dc.alertwall_spool, ".lock")
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fds = os.listdir("/proc/%s/fd" % entry)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink("/proc/%s/fd/%s" % (entry, fd))
+            except OSError:
+                continue
+            if target == lock:
+                pids.append(int(entry))
+                break
+    return pids
+
+
 def nudge(dc):
     """Wake the deliver service as a mail process does after spooling."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -626,6 +648,48 @@ class AdminMailboxFaultTest(MatrixTestCase):
         dc.wait_for(lambda: a["id"] in wall_ids(dc, "admin", "Alerts/Errors"),
                     RETRY_TIMEOUT, "the deferred alert in the wall",
                     interval=0.2)
+        self.assertNoCrash(dc)
+
+    def test_stopped_dovecot_leaves_no_deliver_process_behind(self):
+        # Dovecot's master stops the deliver service with SIGTERM to its
+        # shell alone: the shell must end its retry wait's sleep, which
+        # otherwise held the spool lock for up to a minute after the stop
+        # (and, had it died inside a command substitution, left that
+        # command writing into a closed pipe). After a restart the
+        # deferred copy goes out with the next alert.
+        dc = self.start_dovecot(
+            users={"big": {"quota_max_mail_size": MAX_MAIL_SIZE},
+                   "admin": {"quota_rule": "*:storage=1K"}},
+            alertwall=True, name="awadmstop")
+        a = self.too_large(dc)
+        deferrals = r"lda\(admin\).*save failed to Alerts/Errors: Quota"
+        dc.wait_for(lambda: len(lines_matching(dc, deferrals)) >= 2,
+                    WALL_TIMEOUT, "the admin's copy deferred twice",
+                    interval=0.1)
+        self.assertNotEqual(lock_holders(dc), [], "the waiting run")
+
+        os.kill(dc.master_pid, signal.SIGTERM)
+        dc.proc.wait(timeout=10)
+        # the next retry is 4 s away: a sleep left behind would still be
+        # there
+        dc.wait_for(lambda: lock_holders(dc) == [], 2.0,
+                    "nothing holds the spool lock after the stop",
+                    interval=0.1)
+        self.assertEqual(len(spool_names(dc, "retry")), 1,
+                         "the deferred copy waits in retry/")
+        self.assertNoLogErrors(dc, allow=[deferrals, r"alertwall: raised "
+                                          r"error MESSAGE_TOO_LARGE"])
+        dc.stop()
+
+        dc.add_user("admin", quota_rule="*:storage=100M")
+        dc.start()
+        b = self.too_large(dc)
+        dc.wait_for(lambda: {a["id"], b["id"]} <=
+                    set(wall_ids(dc, "admin", "Alerts/Errors")),
+                    WALL_TIMEOUT, "the deferred and the new alert in the "
+                    "wall", interval=0.2)
+        self.assertEqual(sorted(wall_ids(dc, "admin", "Alerts/Errors")),
+                         sorted([a["id"], b["id"]]), "each once")
         self.assertNoCrash(dc)
 
     def test_corrupted_admin_index_is_rebuilt_and_not_mailed(self):
