@@ -305,11 +305,42 @@ class EscalationTest(DovecotTestCase):
         self.assertEqual(mailbox_state(dc, "rita")["status"],
                          "resolved")
 
-    def test_alert_mail_retries_are_no_attempts(self):
-        # a mailbox too full even for the alert mail: the deliver service
-        # defers the owner's copy and retries it (first after 2 s)
-        dc = self.start({"gus": {"quota_rule": "*:storage=2K"}},
+    def test_owner_of_a_full_mailbox_gets_the_alert(self):
+        # a mailbox too full even for the alert mail: the alert goes in
+        # all the same, as Dovecot's quota warnings do (the quota root is
+        # given noenforcing for it), while mail is still refused
+        dc = self.start({"hal": {"quota_rule": "*:storage=2K"}},
                         alertwall_repeat_log_interval="0")
+        message_id, reply = deliver(dc, "hal")
+        self.assert_quota_failure(reply)
+        raised = records(dc, "hal")
+        self.assertEqual([r["event"] for r in raised], ["raised"])
+        wait_walls_settled(dc, [("admin", "Alerts/Warnings", raised[0]["id"]),
+                                ("hal", "Alerts/Warnings", raised[0]["id"])])
+        self.assertEqual(re.findall(r"lda\(hal\).*save failed",
+                                    dc.log_text("info")), [],
+                         "delivered at the first try")
+        # over its quota now, and mail is still refused
+        quota = dc.doveadm(["-f", "flow", "quota", "get"], user="hal",
+                           check=True).stdout
+        used, limit = re.search(r"Type=STORAGE Value=(\d+) Limit=(\d+)",
+                                quota).groups()
+        self.assertGreater(int(used), int(limit), quota)
+        second, reply = deliver(dc, "hal")
+        self.assert_quota_failure(reply)
+        self.assert_nothing_stored(dc, "hal", [message_id, second])
+        self.assertEqual([r["event"] for r in records(dc, "hal")],
+                         ["raised", "repeated"])
+        state = mailbox_state(dc, "hal")
+        self.assertEqual((state["attempts"], state["status"]), (2, "open"))
+
+    def test_alert_mail_retries_are_no_attempts(self):
+        # a mailbox too full even for the alert mail, with the quota
+        # enforced for alert mails too: the deliver service defers the
+        # owner's copy and retries it (first after 2 s)
+        dc = self.start({"gus": {"quota_rule": "*:storage=2K"}},
+                        alertwall_repeat_log_interval="0",
+                        alertwall_over_quota="no")
         message_id, reply = deliver(dc, "gus")
         self.assert_quota_failure(reply)
         raised = records(dc, "gus")

@@ -557,7 +557,8 @@ class AdminMailboxFaultTest(MatrixTestCase):
         dc = self.start_dovecot(
             users={"q": {"quota_rule": "*:storage=20K"},
                    "admin": {"quota_rule": "*:storage=1K"}},
-            alertwall=True, plugin={"alertwall_resolve_hold": "0"},
+            alertwall=True, plugin={"alertwall_resolve_hold": "0",
+                                    "alertwall_over_quota": "no"},
             name="awadmwait")
         msg = mime.make_message(to="q@example.test", size=40 * 1024)
         reply = dc.lmtp_send(["q"], msg)["q"]
@@ -607,7 +608,8 @@ class AdminMailboxFaultTest(MatrixTestCase):
         dc = self.start_dovecot(
             users={"big": {"quota_max_mail_size": MAX_MAIL_SIZE},
                    "admin": {"quota_rule": "*:storage=1K"}},
-            alertwall=True, name="awadmsleep")
+            alertwall=True, plugin={"alertwall_over_quota": "no"},
+            name="awadmsleep")
         a = self.too_large(dc)
         deferrals = r"lda\(admin\).*save failed to Alerts/Errors: Quota"
         # the first try and the first retry (2 s later): the next retry
@@ -660,7 +662,8 @@ class AdminMailboxFaultTest(MatrixTestCase):
         dc = self.start_dovecot(
             users={"big": {"quota_max_mail_size": MAX_MAIL_SIZE},
                    "admin": {"quota_rule": "*:storage=1K"}},
-            alertwall=True, name="awadmstop")
+            alertwall=True, plugin={"alertwall_over_quota": "no"},
+            name="awadmstop")
         a = self.too_large(dc)
         deferrals = r"lda\(admin\).*save failed to Alerts/Errors: Quota"
         dc.wait_for(lambda: len(lines_matching(dc, deferrals)) >= 2,

@@ -162,9 +162,12 @@ class AdminMailboxDownTest(AdminTestCase):
     def test_full_admin_mailbox_defers_alerts_until_it_heals(self):
         users = {u: {"quota_rule": "*:storage=10K"}
                  for u in ("q1", "q2", "q3")}
-        # every alert mail is larger than the admin's whole quota
+        # every alert mail is larger than the admin's whole quota, which
+        # is enforced for alert mails too
         users["admin"] = {"quota_rule": "*:storage=1K"}
-        dc = self.start_dovecot(users=users, alertwall=True, name="awadmq")
+        dc = self.start_dovecot(users=users, alertwall=True,
+                                plugin={"alertwall_over_quota": "no"},
+                                name="awadmq")
 
         a = self.quota_alert(dc, "q1")
         # the owner's copy arrives: the deliver service ran ...
