@@ -38,7 +38,7 @@ def _service_conf(outdir, tag):
     for svc in ("lmtp", "imap"):
         blocks.append(
             "service %s {\n"
-            "  executable = %s -q --tool=callgrind "
+            "  executable = %s -q --vgdb=no --tool=callgrind "
             "--callgrind-out-file=%s/%s.%s /usr/lib/dovecot/%s\n"
             "  service_count = 1\n"
             "}\n" % (svc, VALGRIND, outdir, tag, svc, svc))
@@ -99,7 +99,7 @@ def _session(dc, path, proto, count, failing=False, offset=0):
 
 def _lda_run(dc, path, msg):
     _prepare(path)
-    p = subprocess.run([VALGRIND, "-q", "--tool=callgrind",
+    p = subprocess.run([VALGRIND, "-q", "--vgdb=no", "--tool=callgrind",
                         "--callgrind-out-file=" + path,
                         "/usr/lib/dovecot/dovecot-lda", "-c",
                         os.path.join(dc.base_dir, "config"),
