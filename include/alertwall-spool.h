@@ -22,6 +22,15 @@ struct alertwall_spool_settings {
 	const char *base_dir;
 };
 
+/* A deliver run that was stopped (Dovecot's stop or reload) while alert
+   mails waited leaves this in the spool; the next run removes it. */
+#define ALERTWALL_SPOOL_PENDING ".pending"
+
+/* Nudge the deliver service when a stopped run left mails waiting: called
+   once per mail process, so after a restart they go out without waiting
+   for the next alert. One stat() otherwise. */
+void alertwall_spool_resume(const struct alertwall_spool_settings *set);
+
 /* Spool the alert's mails for everyone its scope tells. record_json is the
    sidecar record, orig_headers the failed message's headers or NULL.
    Returns the number of mails spooled, or -1 on error (logged). */

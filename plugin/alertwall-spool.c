@@ -214,6 +214,17 @@ static void alertwall_spool_notify(const struct alertwall_spool_settings *set)
 	i_close_fd(&fd);
 }
 
+void alertwall_spool_resume(const struct alertwall_spool_settings *set)
+{
+	struct stat st;
+
+	if (set->spool_dir == NULL || *set->spool_dir == '\0')
+		return;
+	if (stat(t_strconcat(set->spool_dir, "/"ALERTWALL_SPOOL_PENDING,
+			     NULL), &st) == 0)
+		alertwall_spool_notify(set);
+}
+
 int alertwall_spool_alert(const struct alertwall_spool_settings *set,
 			  const struct alertwall_alert *alert,
 			  const char *record_json, const char *orig_headers)

@@ -49,6 +49,8 @@ static MODULE_CONTEXT_DEFINE_INIT(alertwall_user_module,
 				  &mail_user_module_register);
 
 static struct mail_user *current_user;
+/* whether this process looked for mails a stopped deliver run left */
+static bool spool_resume_checked;
 /* guards against an alert's own logging raising another alert */
 static bool raising;
 
@@ -366,6 +368,11 @@ static void alertwall_mail_user_created(struct mail_user *user)
 
 	MODULE_CONTEXT_SET(user, alertwall_user_module, auser);
 	current_user = user;
+
+	if (!spool_resume_checked) {
+		spool_resume_checked = TRUE;
+		alertwall_spool_resume(&auser->set.spool);
+	}
 }
 
 static struct mail_storage_hooks alertwall_user_hooks = {

@@ -680,12 +680,24 @@ class AdminMailboxFaultTest(MatrixTestCase):
                     interval=0.1)
         self.assertEqual(len(spool_names(dc, "retry")), 1,
                          "the deferred copy waits in retry/")
+        pending = os.path.join(dc.alertwall_spool, ".pending")
+        self.assertTrue(os.path.isdir(pending), "the stopped run marks "
+                        "the waiting mail")
         self.assertNoLogErrors(dc, allow=[deferrals, r"alertwall: raised "
                                           r"error MESSAGE_TOO_LARGE"])
         dc.stop()
 
+        # after the restart the first mail process (here a healthy
+        # delivery) sends it on, with no new alert to nudge the service
         dc.add_user("admin", quota_rule="*:storage=100M")
         dc.start()
+        reply = dc.lmtp_send(["admin"], mime.make_message(to="admin"))
+        self.assertEqual(reply["admin"].code, 250)
+        dc.wait_for(lambda: a["id"] in wall_ids(dc, "admin", "Alerts/Errors"),
+                    WALL_TIMEOUT, "the deferred alert in the wall after the "
+                    "restart", interval=0.2)
+        dc.wait_for(lambda: not os.path.lexists(pending), WALL_TIMEOUT,
+                    "the run removes the mark", interval=0.1)
         b = self.too_large(dc)
         dc.wait_for(lambda: {a["id"], b["id"]} <=
                     set(wall_ids(dc, "admin", "Alerts/Errors")),

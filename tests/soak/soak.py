@@ -100,7 +100,9 @@ RSS_MIN_SECONDS = 20.0
 DRAIN_TIMEOUT = 240.0
 LOG_CRASH_RE = re.compile(r"\b(Panic|Fatal):|killed with signal")
 # a reload ends the deliver service's run with SIGTERM when it waits to
-# retry; its claims are taken up again by the next run
+# retry; its claims are taken up again by the next run. The run traps the
+# signal and exits cleanly, so this counts only a run that was killed
+# before its trap was set.
 LOG_RELOAD_KILL_RE = re.compile(r"service\(alertwall-deliver\): child \d+ "
                                 r"killed with signal 15")
 
