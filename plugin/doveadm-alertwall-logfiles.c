@@ -5,11 +5,13 @@
    NAME-20261126, ...), oldest first, then the current file. A rotated
    file is read through Dovecot's decompression stream, so logrotate's
    compress works; one last written before the period began is not
-   opened. */
+   opened. Every file is opened as a regular file only: doveadm runs as
+   root, and the log's directory may be writable by the mail uids. */
 
 #include "lib.h"
 #include "array.h"
 #include "str.h"
+#include "fd-util.h"
 #include "istream.h"
 #include "compression.h"
 #include "alertwall-record.h"
@@ -97,28 +99,60 @@ doveadm_alertwall_read_stream(struct istream *input,
 	return 0;
 }
 
-static int
-doveadm_alertwall_read_rotated(const char *path,
-			       doveadm_alertwall_line_func *func, void *context)
+/* Opens a log file as root may: a regular file, not through a link, and
+   never blocking on a FIFO that a mail uid put in its place (the log's
+   directory may be theirs) between the listing and the open. Returns the
+   fd, 0 when the file is gone (rotated away), or -1 (logged). */
+static int doveadm_alertwall_open_log(const char *path, int *fd_r)
 {
-	struct istream *file_input, *input;
-	int fd, ret;
+	struct stat st;
+	int fd;
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	*fd_r = -1;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd == -1) {
-		/* rotated away meanwhile */
 		if (errno == ENOENT)
 			return 0;
 		i_error("Reading the sidecar log failed: open(%s) failed: %m",
 			path);
 		return -1;
 	}
+	if (fstat(fd, &st) < 0) {
+		i_error("Reading the sidecar log failed: fstat(%s) failed: %m",
+			path);
+		i_close_fd(&fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		i_error("Reading the sidecar log failed: "
+			"%s is not a regular file", path);
+		i_close_fd(&fd);
+		return -1;
+	}
+	fd_set_nonblock(fd, FALSE);
+	*fd_r = fd;
+	return 1;
+}
+
+static int
+doveadm_alertwall_read_file(const char *path, bool rotated,
+			    doveadm_alertwall_line_func *func, void *context)
+{
+	struct istream *file_input, *input;
+	int fd, ret;
+
+	if ((ret = doveadm_alertwall_open_log(path, &fd)) <= 0)
+		return ret;
 	file_input = i_stream_create_fd_autoclose(&fd,
 		DOVEADM_ALERTWALL_LOG_MAX_LINE);
 	i_stream_set_name(file_input, path);
-	input = i_stream_create_decompress(file_input,
-					   ISTREAM_DECOMPRESS_FLAG_TRY);
-	i_stream_unref(&file_input);
+	if (!rotated)
+		input = file_input;
+	else {
+		input = i_stream_create_decompress(file_input,
+			ISTREAM_DECOMPRESS_FLAG_TRY);
+		i_stream_unref(&file_input);
+	}
 	i_stream_set_max_buffer_size(input, DOVEADM_ALERTWALL_LOG_MAX_LINE);
 	ret = doveadm_alertwall_read_stream(input, func, context);
 	i_stream_unref(&input);
@@ -131,7 +165,6 @@ int doveadm_alertwall_read_log_lines(const char *path, time_t since_secs,
 {
 	ARRAY_TYPE(doveadm_alertwall_logfile) files;
 	const struct doveadm_alertwall_logfile *file;
-	struct istream *input;
 	const char *dir, *base;
 	int ret = 0;
 
@@ -140,16 +173,13 @@ int doveadm_alertwall_read_log_lines(const char *path, time_t since_secs,
 	if (doveadm_alertwall_rotated(dir, base, since_secs, &files) < 0)
 		ret = -1;
 	array_foreach(&files, file) {
-		if (doveadm_alertwall_read_rotated(
-			t_strconcat(dir, "/", file->name, NULL),
+		if (doveadm_alertwall_read_file(
+			t_strconcat(dir, "/", file->name, NULL), TRUE,
 			func, context) < 0)
 			ret = -1;
 	}
-
-	input = i_stream_create_file(path, DOVEADM_ALERTWALL_LOG_MAX_LINE);
-	if (doveadm_alertwall_read_stream(input, func, context) < 0)
+	if (doveadm_alertwall_read_file(path, FALSE, func, context) < 0)
 		ret = -1;
-	i_stream_unref(&input);
 	return ret;
 }
 

@@ -371,6 +371,31 @@ class OpsTest(DovecotTestCase):
         counts = {(r["section"], r["name"]): r["count"] for r in rows}
         self.assertEqual(counts[("code", "NOT_OPENED")], 1)
 
+    def test_summary_refuses_a_log_that_is_no_regular_file(self):
+        # the log's directory is the mail uids': a FIFO in the log's place
+        # must not hang root's doveadm, nor a link make it read elsewhere
+        dc = self.start()
+        log = dc.alertwall_log
+        self.over_quota("alice")
+        os.rename(log, log + ".1")
+        os.mkfifo(log)
+        p = dc.doveadm(["-f", "json", "alertwall", "summary", "-s", "1d"],
+                       timeout=20)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("%s is not a regular file" % log, p.stderr)
+        os.unlink(log)
+        planted = os.path.join(self.tmp, "planted.jsonl")
+        with open(planted, "w") as f:
+            f.write(json.dumps({"time": time.strftime(
+                "%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+                "event": "raised", "code": "PLANTED"}) + "\n")
+        os.symlink(planted, log)
+        p = dc.doveadm(["-f", "json", "alertwall", "summary", "-s", "1d"],
+                       timeout=20)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("open(%s) failed" % log, p.stderr)
+        self.assertNotIn("PLANTED", p.stdout)
+
     # ---- silences ----
 
     def test_silence_mutes_mail_not_logs(self):
