@@ -118,6 +118,10 @@ def spool_names(dc, subdir):
     return sorted(os.listdir(path)) if os.path.isdir(path) else []
 
 
+# dovecot-lda deferring an alert mail to the admin's full mailbox
+ADMIN_DEFERRALS = r"lda\(admin\).*save failed to Alerts/Errors: Quota"
+
+
 def lock_holders(dc):
     """Pids of the processes that have the spool's lock file open."""
     lock = os.path.join(dc.alertwall_spool, ".lock")
@@ -508,6 +512,23 @@ class AdminMailboxFaultTest(MatrixTestCase):
         self.assertEqual(len(recs), 1, recs)
         return recs[0]
 
+    def admin_copy_waiting(self, name):
+        """A Dovecot whose admin mailbox is full, with the quota enforced
+        for alert mails, and one email-level alert whose admin copy the
+        deliver service deferred twice: the first try and the first retry
+        (2 s later), so the next retry is due 4 s after that. Returns
+        (dc, the alert's record)."""
+        dc = self.start_dovecot(
+            users={"big": {"quota_max_mail_size": MAX_MAIL_SIZE},
+                   "admin": {"quota_rule": "*:storage=1K"}},
+            alertwall=True, plugin={"alertwall_over_quota": "no"},
+            name=name)
+        a = self.too_large(dc)
+        dc.wait_for(lambda: len(lines_matching(dc, ADMIN_DEFERRALS)) >= 2,
+                    WALL_TIMEOUT, "the admin's copy deferred twice",
+                    interval=0.1)
+        return dc, a
+
     def test_missing_admin_ends_in_failed_once_without_loops(self):
         dc = self.start("awadmgone")
         before = self.system_paths_state()
@@ -605,18 +626,7 @@ class AdminMailboxFaultTest(MatrixTestCase):
         # process (polling for nudges started a sleep and a date five
         # times a second, for as long as an hour), and a new alert's
         # nudge ends that sleep at once
-        dc = self.start_dovecot(
-            users={"big": {"quota_max_mail_size": MAX_MAIL_SIZE},
-                   "admin": {"quota_rule": "*:storage=1K"}},
-            alertwall=True, plugin={"alertwall_over_quota": "no"},
-            name="awadmsleep")
-        a = self.too_large(dc)
-        deferrals = r"lda\(admin\).*save failed to Alerts/Errors: Quota"
-        # the first try and the first retry (2 s later): the next retry
-        # is due 4 s after that
-        dc.wait_for(lambda: len(lines_matching(dc, deferrals)) >= 2,
-                    WALL_TIMEOUT, "the admin's copy deferred twice",
-                    interval=0.1)
+        dc, a = self.admin_copy_waiting("awadmsleep")
         sleeps = set()
         t0 = time.monotonic()
         while time.monotonic() - t0 < 3.0:
@@ -635,7 +645,7 @@ class AdminMailboxFaultTest(MatrixTestCase):
 
         # after the next retry (the third deferral) the one after is 8 s
         # away; room again, and a new alert: its nudge wakes the run
-        dc.wait_for(lambda: len(lines_matching(dc, deferrals)) >= 3,
+        dc.wait_for(lambda: len(lines_matching(dc, ADMIN_DEFERRALS)) >= 3,
                     WALL_TIMEOUT, "the admin's copy deferred again",
                     interval=0.1)
         dc.add_user("admin", quota_rule="*:storage=100M")
@@ -653,22 +663,13 @@ class AdminMailboxFaultTest(MatrixTestCase):
         self.assertNoCrash(dc)
 
     def test_stopped_dovecot_leaves_no_deliver_process_behind(self):
-        # Dovecot's master stops the deliver service with SIGTERM to its
+        # Dovecot's master stops the deliver service with SIGQUIT to its
         # shell alone: the shell must end its retry wait's sleep, which
         # otherwise held the spool lock for up to a minute after the stop
         # (and, had it died inside a command substitution, left that
-        # command writing into a closed pipe). After a restart the
-        # deferred copy goes out with the next alert.
-        dc = self.start_dovecot(
-            users={"big": {"quota_max_mail_size": MAX_MAIL_SIZE},
-                   "admin": {"quota_rule": "*:storage=1K"}},
-            alertwall=True, plugin={"alertwall_over_quota": "no"},
-            name="awadmstop")
-        a = self.too_large(dc)
-        deferrals = r"lda\(admin\).*save failed to Alerts/Errors: Quota"
-        dc.wait_for(lambda: len(lines_matching(dc, deferrals)) >= 2,
-                    WALL_TIMEOUT, "the admin's copy deferred twice",
-                    interval=0.1)
+        # command writing into a closed pipe). It marks the waiting mail,
+        # and after a restart the first mail process sends it on.
+        dc, a = self.admin_copy_waiting("awadmstop")
         self.assertNotEqual(lock_holders(dc), [], "the waiting run")
 
         os.kill(dc.master_pid, signal.SIGTERM)
@@ -683,7 +684,8 @@ class AdminMailboxFaultTest(MatrixTestCase):
         pending = os.path.join(dc.alertwall_spool, ".pending")
         self.assertTrue(os.path.isdir(pending), "the stopped run marks "
                         "the waiting mail")
-        self.assertNoLogErrors(dc, allow=[deferrals, r"alertwall: raised "
+        self.assertNoLogErrors(dc, allow=[ADMIN_DEFERRALS,
+                                          r"alertwall: raised "
                                           r"error MESSAGE_TOO_LARGE"])
         dc.stop()
 
