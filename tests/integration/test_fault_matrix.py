@@ -40,7 +40,7 @@ import unittest.mock
 
 from awtest import mime
 from awtest.dovecot import DovecotError, DovecotTestCase, PrivateDovecot, \
-    _smtp_body
+    _smtp_body, vmail_ids
 from test_escalation import CODE, QUOTA_FULL, mailbox_state, \
     rule_retry_limit
 from test_shared_state import Redis
@@ -123,8 +123,9 @@ ADMIN_DEFERRALS = r"lda\(admin\).*save failed to Alerts/Errors: Quota"
 
 
 def lock_holders(dc):
-    """Pids of the processes that have the spool's lock file open."""
-    lock = os.path.join(dc.alertwall_spool, ".lock")
+    """Pids of the processes that have the spool's lock open: the deliver
+    service locks its cur/ directory."""
+    lock = os.path.join(dc.alertwall_spool, "cur")
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -707,6 +708,28 @@ class AdminMailboxFaultTest(MatrixTestCase):
                     "wall", interval=0.2)
         self.assertEqual(sorted(wall_ids(dc, "admin", "Alerts/Errors")),
                          sorted([a["id"], b["id"]]), "each once")
+        self.assertNoCrash(dc)
+
+    def test_planted_note_link_is_not_written_through(self):
+        # The nudge that finds a run waiting leaves it a note in the 1733
+        # spool, where any mail uid may put a link in the note's name
+        # while it is free. Root wrote the note with a redirection, and
+        # so truncated whatever the link pointed to.
+        from test_security import as_uid
+        dc, a = self.admin_copy_waiting("awadmnote")
+        victim = os.path.join(dc.root, "root-owned")
+        with open(victim, "w") as f:
+            f.write("precious\n")
+        vuid, vgid = vmail_ids()
+        note = os.path.join(dc.alertwall_spool, ".again")
+        self.assertEqual(as_uid(vuid, vgid,
+                                lambda: os.symlink(victim, note)), "None")
+        self.too_large(dc)
+        # the nudge ended the wait: the new alert's copy was tried too
+        dc.wait_for(lambda: len(lines_matching(dc, ADMIN_DEFERRALS)) >= 3,
+                    WALL_TIMEOUT, "the waiting run went on", interval=0.1)
+        with open(victim) as f:
+            self.assertEqual(f.read(), "precious\n")
         self.assertNoCrash(dc)
 
     def test_corrupted_admin_index_is_rebuilt_and_not_mailed(self):
