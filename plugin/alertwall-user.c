@@ -156,30 +156,28 @@ void alertwall_raise_global(const struct alertwall_failure *failure_in)
 	}
 	if (raising)
 		return;
+	/* No mail user yet: a userdb lookup failed before one was made, or
+	   lmtp's first client, whose raw user is made before the mail
+	   plugins are loaded. The process's own plugin {} settings apply. */
+	user_set = alertwall_process_user_set();
+	if (user_set != NULL &&
+	    !alertwall_settings_get_bool(alertwall_process_getenv,
+					 (void *)user_set,
+					 ALERTWALL_SETTING_ENABLE, TRUE))
+		return;
 	raising = TRUE;
 	T_BEGIN {
-		/* No mail user yet: a userdb lookup failed before one was
-		   made, or lmtp's first client, whose raw user is made before
-		   the mail plugins are loaded. The process's own plugin {}
-		   settings then apply. */
-		user_set = alertwall_process_user_set();
 		if (user_set == NULL)
 			alertwall_engine_settings_init(&set);
 		else {
 			alertwall_settings_fill(&set, alertwall_process_getenv,
 				(void *)user_set, user_set->base_dir);
 		}
-		if (user_set == NULL ||
-		    alertwall_settings_get_bool(alertwall_process_getenv,
-				(void *)user_set, ALERTWALL_SETTING_ENABLE,
-				TRUE)) {
-			failure = *failure_in;
-			alertwall_failure_fill(&failure, NULL);
-			i_zero(&subject);
-			subject.user = failure.user;
-			alertwall_engine_failure(&set, &failure, &subject,
-						 NULL);
-		}
+		failure = *failure_in;
+		alertwall_failure_fill(&failure, NULL);
+		i_zero(&subject);
+		subject.user = failure.user;
+		alertwall_engine_failure(&set, &failure, &subject, NULL);
 	} T_END;
 	raising = FALSE;
 }
