@@ -186,7 +186,10 @@ void alertwall_user_success(struct mail_user *user, bool force)
 {
 	struct alertwall_user *auser = ALERTWALL_USER_CONTEXT(user);
 
-	if (auser == NULL || raising)
+	/* a muted process delivers alert mails: their success (they are
+	   small, and go in over quota) says nothing of the mailbox and must
+	   not reset or resolve its alerts */
+	if (auser == NULL || raising || auser->set.mute)
 		return;
 	if (!force &&
 	    ioloop_time - auser->last_success < ALERTWALL_SUCCESS_INTERVAL_SECS)
