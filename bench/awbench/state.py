@@ -51,7 +51,7 @@ def _bench_state(report, name, uris, opts, pin=False):
 
 
 def run(opts, report):
-    tmp = tempfile.mkdtemp(prefix="awbench-state-", dir="/tmp")
+    tmp = tempfile.mkdtemp(prefix="awbench-state-", dir=os.environ.get("AW_ROOT_DIR", "/tmp"))
     try:
         _bench_state(report, "state scale, file store",
                      ["file:" + os.path.join(tmp, "store%d" % n)
@@ -61,7 +61,7 @@ def run(opts, report):
         subprocess.run(["rm", "-rf", tmp], check=False)
 
     servers = []
-    rdir = tempfile.mkdtemp(prefix="awbench-redis-", dir="/tmp")
+    rdir = tempfile.mkdtemp(prefix="awbench-redis-", dir=os.environ.get("AW_ROOT_DIR", "/tmp"))
     try:
         ports = []
         for n in opts.state_sizes:

@@ -361,8 +361,11 @@ class PrivateDovecot:
             _counter += 1
             n = _counter
         self.instance_name = "%s-%d-%d" % (name, os.getpid(), n)
+        # AW_ROOT_DIR: where the instance lives (the benchmarks compare
+        # /tmp with a directory like a server's /var/lib)
         self.root = tempfile.mkdtemp(prefix=self.instance_name + "-",
-                                     dir="/tmp")
+                                     dir=os.environ.get("AW_ROOT_DIR",
+                                                        "/tmp"))
         # login and auth processes run as other users: they must traverse
         os.chmod(self.root, 0o755)
         self.conf = os.path.join(self.root, "dovecot.conf")
