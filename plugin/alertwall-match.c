@@ -52,6 +52,74 @@ static const char *const summary_var_names[SUMMARY_VAR_COUNT] = {
  * matching
  */
 
+/* The text conditions are most of the classification's time: a failure
+   meets about 20 rules before its own, each with strstr() over the whole
+   text. So the failure text's adjacent byte pairs are hashed once into a
+   bit set (when the first text condition is reached), and a condition
+   whose pairs are not all in it cannot be a substring: its strstr() is
+   skipped. A set bit may be a collision, so strstr() still decides. */
+#define TEXT_PAIR_BITS 1024
+
+struct match_context {
+	const struct alertwall_failure *failure;
+	bool pairs_done;
+	uint64_t pairs[TEXT_PAIR_BITS / 64];
+};
+
+static inline unsigned int text_pair_bit(unsigned char a, unsigned char b)
+{
+	return (((unsigned int)a << 8 | b) * 2654435761U) >> 22;
+}
+
+void alertwall_text_sig_init(const char *text, struct alertwall_text_sig *sig_r)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t len = strlen(text), pos, step;
+	unsigned int i;
+
+	i_zero(sig_r);
+	if (len < 2)
+		return;
+	/* pairs spread over the text: its first, its last and between */
+	step = (len - 2) / (ALERTWALL_TEXT_SIG_PAIRS - 1);
+	for (i = 0; i < ALERTWALL_TEXT_SIG_PAIRS; i++) {
+		pos = i + 1 == ALERTWALL_TEXT_SIG_PAIRS ? len - 2 : i * step;
+		if (sig_r->count > 0 &&
+		    sig_r->bits[sig_r->count - 1] == text_pair_bit(p[pos], p[pos + 1]))
+			continue;
+		sig_r->bits[sig_r->count++] = text_pair_bit(p[pos], p[pos + 1]);
+	}
+}
+
+static void match_text_pairs(struct match_context *ctx)
+{
+	const unsigned char *p = (const unsigned char *)ctx->failure->text;
+	unsigned int bit;
+
+	memset(ctx->pairs, 0, sizeof(ctx->pairs));
+	for (; p[0] != '\0' && p[1] != '\0'; p++) {
+		bit = text_pair_bit(p[0], p[1]);
+		ctx->pairs[bit / 64] |= (uint64_t)1 << (bit % 64);
+	}
+	ctx->pairs_done = TRUE;
+}
+
+static bool
+match_text(struct match_context *ctx, const char *text,
+	   const struct alertwall_text_sig *sig)
+{
+	unsigned int i;
+
+	if (sig->count > 0 && !ctx->pairs_done)
+		match_text_pairs(ctx);
+	for (i = 0; i < sig->count; i++) {
+		if ((ctx->pairs[sig->bits[i] / 64] &
+		     ((uint64_t)1 << (sig->bits[i] % 64))) == 0)
+			return FALSE;
+	}
+	return strstr(ctx->failure->text, text) != NULL;
+}
+
 static bool
 match_string_list(const char *const *list, unsigned int count,
 		  const char *value)
@@ -99,9 +167,9 @@ match_categories(const struct alertwall_rule_match *m,
 /* all given conditions must hold; an unknown failure field fails its
    condition */
 static bool
-rule_match(const struct alertwall_rule_match *m,
-	   const struct alertwall_failure *failure)
+rule_match(const struct alertwall_rule_match *m, struct match_context *ctx)
 {
+	const struct alertwall_failure *failure = ctx->failure;
 	unsigned int i;
 
 	if (m->source_mask != 0 &&
@@ -152,7 +220,7 @@ rule_match(const struct alertwall_rule_match *m,
 		if (failure->text == NULL)
 			return FALSE;
 		for (i = 0; i < m->text_count; i++) {
-			if (strstr(failure->text, m->texts[i]) != NULL)
+			if (match_text(ctx, m->texts[i], &m->text_sigs[i]))
 				break;
 		}
 		if (i == m->text_count)
@@ -171,11 +239,15 @@ void alertwall_rules_classify(const struct alertwall_rules *rules,
 			      struct alertwall_classification *class_r)
 {
 	const struct alertwall_rule *rule;
+	struct match_context ctx;
 	unsigned int i, count;
 
+	/* the pair set is cleared only when a text condition needs it */
+	ctx.failure = failure;
+	ctx.pairs_done = FALSE;
 	rule = array_get(&rules->rules, &count);
 	for (i = 0; i < count; i++) {
-		if (rule[i].catch_all || rule_match(&rule[i].match, failure)) {
+		if (rule[i].catch_all || rule_match(&rule[i].match, &ctx)) {
 			alertwall_rule_get_classification(rules, &rule[i],
 							  class_r);
 			return;

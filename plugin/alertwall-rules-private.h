@@ -16,6 +16,17 @@ struct alertwall_smtp_code_range {
 	unsigned int min, max;
 };
 
+/* Up to this many byte pairs of a text condition are checked against the
+   failure text's pairs before its strstr() (alertwall-match.c). */
+#define ALERTWALL_TEXT_SIG_PAIRS 4
+
+/* the byte pairs of a text condition, as bit numbers of the failure
+   text's pair set; count 0 (a one-byte text) always runs strstr() */
+struct alertwall_text_sig {
+	uint16_t bits[ALERTWALL_TEXT_SIG_PAIRS];
+	unsigned int count;
+};
+
 /* A rule's conditions. A zero mask or count means "no condition on that
    field". They are ordered by cost: the matcher tests the integer ones
    first and the regex last. */
@@ -37,8 +48,9 @@ struct alertwall_rule_match {
 	unsigned int event_count;
 	const char *const *categories;
 	unsigned int category_count;
-	/* case-sensitive substrings of the failure text */
+	/* case-sensitive substrings of the failure text, and their pairs */
 	const char *const *texts;
+	const struct alertwall_text_sig *text_sigs;
 	unsigned int text_count;
 
 	/* compiled REG_EXTENDED | REG_ICASE | REG_NOSUB, or NULL */
@@ -104,6 +116,9 @@ struct alertwall_rules {
 /* Returns the index of the summary variable called name (len bytes, not
    NUL-terminated), or -1 if there is none. The loader rejects unknown
    variables with it; alertwall-match.c expands them. */
+/* fill the byte pairs of a text condition */
+void alertwall_text_sig_init(const char *text, struct alertwall_text_sig *sig_r);
+
 int alertwall_summary_var_lookup(const char *name, size_t len);
 /* the variable names, "code, user, ...", for error messages */
 const char *alertwall_summary_var_list(void);

@@ -1070,9 +1070,18 @@ rules_parse_match_values(struct rules_load_context *ctx,
 		array_push_back(&strings, &value);
 	}
 	switch (key) {
-	case MATCH_KEY_TEXT:
+	case MATCH_KEY_TEXT: {
+		struct alertwall_text_sig *sigs;
+		unsigned int i;
+
 		m->texts = array_get(&strings, &m->text_count);
+		sigs = p_new(pool, struct alertwall_text_sig,
+			     I_MAX(m->text_count, 1));
+		for (i = 0; i < m->text_count; i++)
+			alertwall_text_sig_init(m->texts[i], &sigs[i]);
+		m->text_sigs = sigs;
 		break;
+	}
 	case MATCH_KEY_SMTP_STATUS:
 		m->smtp_statuses = array_get(&strings, &m->smtp_status_count);
 		break;

@@ -517,6 +517,69 @@ START_TEST(test_match_deep_walk)
 }
 END_TEST
 
+/* The text conditions skip strstr() when a byte pair of theirs is not
+   in the failure text; whatever the pairs, the first rule whose text is
+   a substring must win, exactly as with strstr() alone. A small alphabet
+   (with a two-byte UTF-8 letter) makes near misses common. */
+/* deterministic, so a failure can be replayed */
+static unsigned int prefilter_rand(unsigned int *seed)
+{
+	*seed = *seed * 1103515245U + 12345U;
+	return (*seed >> 16) & 0x7fff;
+}
+
+START_TEST(test_match_text_prefilter_agrees_with_strstr)
+{
+	static const char *const letters[] = { "a", "b", "c", " ", "\xc3\xa9" };
+#define PREFILTER_PATTERNS 150
+	const char *patterns[PREFILTER_PATTERNS], *expected;
+	struct alertwall_rules *rules;
+	struct alertwall_failure failure;
+	struct alertwall_classification class;
+	string_t *yaml, *text;
+	unsigned int i, j, len, matched = 0, seed = 4242;
+
+	yaml = t_str_new(16384);
+	str_append(yaml, "version: 1\nrules:\n");
+	for (i = 0; i < PREFILTER_PATTERNS; i++) {
+		text = t_str_new(32);
+		len = 1 + prefilter_rand(&seed) % 9;
+		for (j = 0; j < len; j++)
+			str_append(text, letters[prefilter_rand(&seed) % N_ELEMENTS(letters)]);
+		patterns[i] = str_c(text);
+		str_printfa(yaml, R("T%u", "{text: \"%s\"}"), i, patterns[i]);
+	}
+	rules = load_rules(str_c(yaml));
+
+	for (i = 0; i < 3000; i++) {
+		text = t_str_new(512);
+		len = prefilter_rand(&seed) % (i % 10 == 0 ? 300 : 24);
+		for (j = 0; j < len; j++)
+			str_append(text, letters[prefilter_rand(&seed) % N_ELEMENTS(letters)]);
+		expected = UNCLASSIFIED;
+		for (j = 0; j < PREFILTER_PATTERNS; j++) {
+			if (strstr(str_c(text), patterns[j]) != NULL) {
+				expected = t_strdup_printf("T%u", j);
+				break;
+			}
+		}
+		if (strcmp(expected, UNCLASSIFIED) != 0)
+			matched++;
+		alertwall_failure_init(&failure, ALERTWALL_SOURCE_OTHER);
+		failure.text = str_c(text);
+		alertwall_rules_classify(rules, &failure, &class);
+		ck_assert_msg(strcmp(class.code, expected) == 0,
+			      "text '%s': got %s, expected %s", str_c(text),
+			      class.code, expected);
+	}
+	/* both outcomes were tried many times */
+	ck_assert_uint_gt(matched, 500);
+	ck_assert_uint_lt(matched, 2900);
+	alertwall_rules_free(&rules);
+#undef PREFILTER_PATTERNS
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("match");
@@ -528,6 +591,7 @@ int main(void)
 	tcase_add_test(tc, test_match_summary_hostile);
 	tcase_add_test(tc, test_match_summary_template_edges);
 	tcase_add_test(tc, test_match_deep_walk);
+	tcase_add_test(tc, test_match_text_prefilter_agrees_with_strstr);
 	suite_add_tcase(s, tc);
 	return test_alertwall_run(s);
 }
