@@ -15,7 +15,9 @@ struct alertwall_spool_settings {
 	const char *admin;
 	/* From: of alert mails, NULL for the default */
 	const char *from;
-	/* namespace hierarchy separator of the walls' folders */
+	/* the inbox namespace's prefix ("" or e.g. "INBOX.") and hierarchy
+	   separator: the walls are PREFIX "Alerts" SEP NAME */
+	const char *folder_prefix;
 	char folder_sep;
 	/* script service socket, relative to base_dir unless absolute */
 	const char *notify_socket;

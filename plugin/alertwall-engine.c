@@ -86,6 +86,7 @@ void alertwall_engine_settings_init(struct alertwall_engine_settings *set_r)
 	set_r->state_uri = "file:/var/lib/dovecot/alertwall";
 	set_r->spool.spool_dir = "/var/spool/alertwall";
 	set_r->spool.admin = "postmaster";
+	set_r->spool.folder_prefix = "";
 	set_r->spool.folder_sep = '/';
 	set_r->spool.notify_socket = "alertwall-deliver";
 	set_r->policy = alertwall_policy_default;

@@ -49,6 +49,37 @@ static const char *alertwall_lda_message_id(struct mail *mail, pool_t pool)
 	return p_strdup(pool, value);
 }
 
+/* The deliver service's alert mails go into their folder or wait.
+   dovecot-lda saves to INBOX when it cannot open the -m folder (a create
+   racing another, a client listing the mailbox), where nobody looks for
+   an alert; a failed save becomes a temporary failure instead, which the
+   service retries. The recipient's Sieve script is not run for them:
+   the service names the folder, and no vacation reply answers an alert. */
+static int
+alertwall_lda_save_to_folder(struct mail_deliver_context *ctx,
+			     struct mail_storage **storage_r)
+{
+	const char *folder = ctx->rcpt_default_mailbox, *error;
+
+	if (mail_deliver_save(ctx, folder, 0, NULL, storage_r) == 0)
+		return 1;
+	if (ctx->tempfail_error == NULL) {
+		error = *storage_r == NULL ? "no storage" :
+			mail_storage_get_last_error(*storage_r, NULL);
+		ctx->tempfail_error = p_strdup_printf(ctx->pool,
+			"alertwall: not saved to %s, retried later: %s",
+			folder, error);
+	}
+	return -1;
+}
+
+static bool alertwall_lda_folder_only(struct mail_deliver_context *ctx)
+{
+	return strcasecmp(ctx->rcpt_default_mailbox, "INBOX") != 0 &&
+		mail_user_plugin_getenv_bool(ctx->rcpt_user,
+					     "alertwall_alert_folder_only");
+}
+
 static int
 alertwall_lda_deliver_mail(struct mail_deliver_context *ctx,
 			   struct mail_storage **storage_r)
@@ -78,6 +109,8 @@ alertwall_lda_deliver_mail(struct mail_deliver_context *ctx,
 				ALERTWALL_DELIVERY_MAX_HEADERS_SIZE));
 		alertwall_user_delivery_begin(ctx->rcpt_user);
 	}
+	if (alertwall_lda_folder_only(ctx))
+		return alertwall_lda_save_to_folder(ctx, storage_r);
 	if (next_deliver_mail == NULL)
 		return 0;
 	return next_deliver_mail(ctx, storage_r);

@@ -247,7 +247,9 @@ int alertwall_spool_alert(const struct alertwall_spool_settings *set,
 	i_zero(&report_set);
 	report_set.from = set->from;
 	report_set.hostname = alert->failure.host;
-	folder = t_strdup_printf("Alerts%c%s", set->folder_sep,
+	folder = t_strdup_printf("%sAlerts%c%s",
+				 set->folder_prefix == NULL ? "" :
+				 set->folder_prefix, set->folder_sep,
 				 alertwall_level_folder(alert->level));
 
 	mail = t_str_new(4096);

@@ -317,17 +317,21 @@ static void alertwall_user_deinit(struct mail_user *user)
 	auser->module_ctx.super.deinit(user);
 }
 
-static char alertwall_folder_sep(struct mail_namespace *namespaces)
+static void
+alertwall_folder_ns(struct mail_namespace *namespaces, pool_t pool,
+		    struct alertwall_spool_settings *set)
 {
 	struct mail_namespace *ns;
 
 	/* not mail_namespace_find_inbox(): it asserts that an inbox exists,
 	   and internal users (lmtp's raw storage) have none */
 	for (ns = namespaces; ns != NULL; ns = ns->next) {
-		if ((ns->flags & NAMESPACE_FLAG_INBOX_USER) != 0)
-			return mail_namespace_get_sep(ns);
+		if ((ns->flags & NAMESPACE_FLAG_INBOX_USER) != 0) {
+			set->folder_prefix = p_strdup(pool, ns->prefix);
+			set->folder_sep = mail_namespace_get_sep(ns);
+			return;
+		}
 	}
-	return '/';
 }
 
 static void alertwall_mail_namespaces_created(struct mail_namespace *namespaces)
@@ -339,10 +343,11 @@ static void alertwall_mail_namespaces_created(struct mail_namespace *namespaces)
 		return;
 	user = namespaces->user;
 	auser = ALERTWALL_USER_CONTEXT(user);
-	/* the walls use the same separator as the user's namespace; the
-	   admin's namespaces come from the same configuration */
+	/* the walls use the prefix and separator of the user's inbox
+	   namespace; the admin's namespaces come from the same
+	   configuration */
 	if (auser != NULL)
-		auser->set.spool.folder_sep = alertwall_folder_sep(namespaces);
+		alertwall_folder_ns(namespaces, user->pool, &auser->set.spool);
 }
 
 static void alertwall_user_settings(struct mail_user *user,

@@ -58,12 +58,12 @@ struct digest_ctx {
 	ARRAY_TYPE(alertwall_silence) silences;
 };
 
-/* The hierarchy separator of the admin's inbox namespace, as the admin's
-   mail processes see it: the walls are "Alerts" SEP "Digest". The user is
-   set up without plugins and without opening any mailbox. Returns 1, 0
-   for an unknown user, -1 with *error_r. */
-static int digest_admin_sep(const char *username, char *sep_r,
-			    const char **error_r)
+/* The digests' folder in the admin's inbox namespace, as the admin's mail
+   processes see it: PREFIX "Alerts" SEP "Digest". The user is set up
+   without plugins and without opening any mailbox. Returns 1, 0 for an
+   unknown user, -1 with *error_r. */
+static int digest_admin_folder(const char *username, const char **folder_r,
+			       const char **error_r)
 {
 	struct mail_storage_service_ctx *service;
 	struct mail_storage_service_input input;
@@ -85,10 +85,12 @@ static int digest_admin_sep(const char *username, char *sep_r,
 	ret = mail_storage_service_lookup_next(service, &input, &service_user,
 					       &user, error_r);
 	if (ret > 0) {
-		*sep_r = '/';
+		*folder_r = "Alerts/"DIGEST_FOLDER;
 		for (ns = user->namespaces; ns != NULL; ns = ns->next) {
 			if ((ns->flags & NAMESPACE_FLAG_INBOX_USER) != 0) {
-				*sep_r = mail_namespace_get_sep(ns);
+				*folder_r = t_strdup_printf("%sAlerts%c%s",
+					ns->prefix, mail_namespace_get_sep(ns),
+					DIGEST_FOLDER);
 				break;
 			}
 		}
@@ -276,7 +278,8 @@ static void digest_fill(const struct digest_ctx *ctx,
 /* Render and spool one digest. Returns 0, or -1 (logged). */
 static int digest_send(const struct alertwall_engine_settings *set,
 		       const struct digest_kind *kind, time_t since,
-		       bool since_last, char sep, const char *recipient,
+		       bool since_last, const char *folder,
+		       const char *recipient,
 		       const struct digest_ctx *ctx,
 		       const struct digest_owner *owner, pool_t pool)
 {
@@ -301,8 +304,7 @@ static int digest_send(const struct alertwall_engine_settings *set,
 	alertwall_digest_render(&digest, mail);
 	ret = alertwall_spool_mail(&set->spool,
 		t_strdup_printf("%s.digest", digest.id), recipient,
-		t_strdup_printf("Alerts%c%s", sep, DIGEST_FOLDER),
-		str_c(mail));
+		folder, str_c(mail));
 
 	doveadm_print(recipient);
 	doveadm_print(digest.profiles == NULL ? "" : digest.profiles);
@@ -330,7 +332,7 @@ static void cmd_alertwall_digest(struct doveadm_cmd_context *cctx)
 	bool hourly = FALSE, daily = FALSE, since_last;
 	long long last_usecs, now_usecs, since_usecs;
 	struct timeval now;
-	char sep;
+	const char *folder;
 	int ret, failed = 0;
 
 	(void)doveadm_cmd_param_bool(cctx, "hourly", &hourly);
@@ -347,7 +349,7 @@ static void cmd_alertwall_digest(struct doveadm_cmd_context *cctx)
 	   doveadm loaded, and the mail plugin's deinit closes the engine's
 	   stores; the engine opens them again on use */
 	doveadm_alertwall_settings(&set);
-	ret = digest_admin_sep(set.spool.admin, &sep, &error);
+	ret = digest_admin_folder(set.spool.admin, &folder, &error);
 	if (ret <= 0) {
 		if (ret < 0) {
 			i_error("Looking up the admin %s failed: %s",
@@ -427,11 +429,11 @@ static void cmd_alertwall_digest(struct doveadm_cmd_context *cctx)
 	doveadm_print_header_simple("id");
 	doveadm_print_header_simple("result");
 
-	if (digest_send(&set, kind, ctx.since, since_last, sep,
+	if (digest_send(&set, kind, ctx.since, since_last, folder,
 			set.spool.admin, &ctx, NULL, ctx.pool) < 0)
 		failed++;
 	array_foreach(&owners, owner) {
-		if (digest_send(&set, kind, ctx.since, since_last, sep,
+		if (digest_send(&set, kind, ctx.since, since_last, folder,
 				owner->owner, &ctx, owner, ctx.pool) < 0)
 			failed++;
 	}

@@ -66,9 +66,11 @@ void doveadm_alertwall_user_settings(struct mail_user *user,
 	alertwall_settings_fill(set_r, doveadm_alertwall_user_getenv, user,
 				user->set->base_dir);
 	/* as the mail plugin does: the walls use the inbox namespace's
-	   separator */
+	   prefix and separator */
 	for (ns = user->namespaces; ns != NULL; ns = ns->next) {
 		if ((ns->flags & NAMESPACE_FLAG_INBOX_USER) != 0) {
+			set_r->spool.folder_prefix =
+				p_strdup(user->pool, ns->prefix);
 			set_r->spool.folder_sep = mail_namespace_get_sep(ns);
 			break;
 		}

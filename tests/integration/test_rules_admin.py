@@ -239,6 +239,34 @@ class AdminMailboxDownTest(AdminTestCase):
         self.assertEqual(wall_ids(dc, "admin", "Alerts/Warnings"), [a["id"]])
         self.assertSpoolSettled(dc)
 
+    def test_unopenable_alert_folder_defers_instead_of_inbox(self):
+        """dovecot-lda saves a mail to INBOX when it cannot open the -m
+        folder with a lasting error (here a file where the folder's
+        directory belongs: "no such mailbox", and creating it "exists");
+        an alert mail waits for its folder instead."""
+        dc = self.start_dovecot(users={"q1": {"quota_rule": "*:storage=10K"},
+                                       "admin": {}},
+                                alertwall=True, name="awadmf")
+        setup = mime.make_message(to="admin@example.test", subject="setup")
+        self.assertEqual(dc.lmtp_send(["admin"], setup)["admin"].code, 250)
+        blocker = os.path.join(dc.user_maildir("admin"), ".Alerts.Warnings")
+        with open(blocker, "w") as f:
+            f.write("not a folder\n")
+
+        a = self.quota_alert(dc, "q1")
+        dc.wait_for(lambda: self.lda_attempts(dc, "admin", "Alerts/Warnings",
+                                              "") >= 1,
+                    WALL_TIMEOUT, "no delivery attempt to the admin")
+        self.assertSpoolWaiting(dc, [("admin", a["id"])])
+        self.assertEqual([i for i in wall_ids(dc, "admin", "INBOX") if i], [])
+
+        os.unlink(blocker)
+        self.wait_wall(dc, "admin", "Alerts/Warnings", [a["id"]],
+                       timeout=RETRY_TIMEOUT)
+        self.assertEqual([i for i in wall_ids(dc, "admin", "INBOX") if i], [])
+        self.assertSpoolSettled(dc)
+
+
 class RulesInvalidTest(AdminTestCase):
 
     def test_broken_rules_file_takes_no_mail_down(self):

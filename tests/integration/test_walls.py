@@ -145,5 +145,49 @@ class WallsTest(DovecotTestCase):
                           if r.get("user") == "frank"], [])
 
 
+class PrefixedNamespaceTest(DovecotTestCase):
+    """A Courier-style inbox namespace ("INBOX." and "."): the walls are
+    INBOX.Alerts.Warnings, not INBOX, where dovecot-lda puts a mail whose
+    folder is in no namespace."""
+
+    def test_walls_are_under_the_inbox_prefix(self):
+        dc = self.start_dovecot(
+            users={"alice": {"quota_rule": "*:storage=10K"}, "admin": {}},
+            alertwall=True, name="awprefix",
+            extra_conf="namespace inbox {\n  separator = .\n"
+                       "  prefix = INBOX.\n}\n")
+        msg = mime.make_message(to="alice@example.test", size=40 * 1024,
+                                subject="over quota")
+        self.assertEqual(dc.lmtp_send(["alice"], msg)["alice"].code, 552)
+        rec = dc.wait_for(lambda: [r for r in dc.sidecar_records()
+                                   if r.get("event") == "raised"],
+                          WALL_TIMEOUT, "no alert raised")[0]
+
+        def wall_ids(user, folder="INBOX.Alerts.Warnings"):
+            try:
+                msgs = dc.imap_fetch_all(user, folder)
+            except Exception:
+                return []
+            return [mime.header(m, "X-Alertwall-Id") for m in msgs]
+        for user in ("admin", "alice"):
+            dc.wait_for(lambda: wall_ids(user) == [rec["id"]], WALL_TIMEOUT,
+                        "%s's INBOX.Alerts.Warnings lacks %s"
+                        % (user, rec["id"]))
+
+        # doveadm's mails too: a digest
+        p = dc.doveadm(["alertwall", "digest", "--hourly"], check=True)
+        self.assertIn("spooled", p.stdout)
+        dc.wait_for(lambda: len(wall_ids("admin", "INBOX.Alerts.Digest")) == 1,
+                    WALL_TIMEOUT, "no digest in INBOX.Alerts.Digest")
+        for user in ("admin", "alice"):
+            inbox = [m for m in dc.imap_fetch_all(user, "INBOX")
+                     if mime.header(m, "X-Alertwall-Id")
+                     or mime.header(m, "X-Alertwall-Digest")]
+            self.assertEqual(inbox, [],
+                             "alertwall mail in %s's INBOX" % user)
+        dc.wait_for(lambda: dc.spool_mails() == [], WALL_TIMEOUT,
+                    "the spool keeps %r" % (dc.spool_mails(),))
+
+
 if __name__ == "__main__":
     unittest.main()
