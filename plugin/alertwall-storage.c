@@ -32,21 +32,37 @@ struct alertwall_mailbox {
 static MODULE_CONTEXT_DEFINE_INIT(alertwall_storage_module,
 				  &mail_storage_module_register);
 
+static const int alertwall_errnos[] = {
+	ENOSPC, EDQUOT, EACCES, EPERM, EROFS, ESTALE, EIO, ENOENT,
+	ENOTDIR, EISDIR, EMFILE, ENFILE, ENOMEM, ETIMEDOUT, ELOOP,
+	ENAMETOOLONG, EFBIG, EEXIST, ENOTEMPTY, EBUSY, EAGAIN,
+	ECONNREFUSED, ECONNRESET, EPIPE, EXDEV, EINVAL
+};
+/* their strerror() texts, made once per process: strerror() goes
+   through gettext, and calling it for each errno of each failure was a
+   tenth of the instructions a failing delivery added */
+#define ALERTWALL_ERRNO_TEXT_MAX 64
+static char alertwall_errno_texts[N_ELEMENTS(alertwall_errnos)]
+				 [ALERTWALL_ERRNO_TEXT_MAX];
+static bool alertwall_errno_texts_made = FALSE;
+
 int alertwall_errno_from_text(const char *text)
 {
-	static const int errnos[] = {
-		ENOSPC, EDQUOT, EACCES, EPERM, EROFS, ESTALE, EIO, ENOENT,
-		ENOTDIR, EISDIR, EMFILE, ENFILE, ENOMEM, ETIMEDOUT, ELOOP,
-		ENAMETOOLONG, EFBIG, EEXIST, ENOTEMPTY, EBUSY, EAGAIN,
-		ECONNREFUSED, ECONNRESET, EPIPE, EXDEV, EINVAL
-	};
 	unsigned int i;
 
 	if (text == NULL)
 		return 0;
-	for (i = 0; i < N_ELEMENTS(errnos); i++) {
-		if (strstr(text, strerror(errnos[i])) != NULL)
-			return errnos[i];
+	if (!alertwall_errno_texts_made) {
+		for (i = 0; i < N_ELEMENTS(alertwall_errnos); i++) {
+			i_strocpy(alertwall_errno_texts[i],
+				  strerror(alertwall_errnos[i]),
+				  ALERTWALL_ERRNO_TEXT_MAX);
+		}
+		alertwall_errno_texts_made = TRUE;
+	}
+	for (i = 0; i < N_ELEMENTS(alertwall_errnos); i++) {
+		if (strstr(text, alertwall_errno_texts[i]) != NULL)
+			return alertwall_errnos[i];
 	}
 	return 0;
 }
