@@ -41,6 +41,8 @@ struct alertwall_alert {
 	const char *profile_owner;
 	/* TRUE when impacted mailbox owners get profile-level alerts */
 	bool notify_mailbox_owners;
+	/* failing mailboxes that raise the profile alarm, 0 for none */
+	unsigned int profile_alarm_mailboxes;
 
 	/* the failure as caught; its strings are untrusted */
 	struct alertwall_failure failure;

@@ -108,5 +108,10 @@ const char *alertwall_profile_get_name(const struct alertwall_profile *profile);
 const char *alertwall_profile_get_owner(const struct alertwall_profile *profile);
 /* TRUE when impacted mailbox owners are told of profile-level alerts */
 bool alertwall_profile_notify_mailbox_owners(const struct alertwall_profile *profile);
+/* How many distinct failing mailboxes raise the profile alarm: more than
+   alarm_percent of the profile's mailboxes. 0 when the profile does not
+   say how many mailboxes it serves. */
+unsigned int
+alertwall_profile_alarm_mailboxes(const struct alertwall_profile *profile);
 
 #endif

@@ -117,6 +117,8 @@ void alertwall_alert_init(struct alertwall_alert *alert_r, pool_t pool,
 		alert_r->profile_owner = alertwall_profile_get_owner(profile);
 		alert_r->notify_mailbox_owners =
 			alertwall_profile_notify_mailbox_owners(profile);
+		alert_r->profile_alarm_mailboxes =
+			alertwall_profile_alarm_mailboxes(profile);
 	} else {
 		alert_r->profile_owner = "";
 	}

@@ -899,9 +899,15 @@ alertwall_engine_correlate(const struct alertwall_engine_settings *set,
 {
 	struct alertwall_correlation_update ctx;
 	struct alertwall_alert palert;
+	unsigned int threshold = set->correlate_mailboxes;
 	const char *error;
 
-	if (set->correlate_mailboxes == 0 || store == NULL ||
+	/* the profile's own alarm share, when it says how many mailboxes
+	   it serves and that is reached first */
+	if (alert->profile_alarm_mailboxes > 0 &&
+	    (threshold == 0 || alert->profile_alarm_mailboxes < threshold))
+		threshold = alert->profile_alarm_mailboxes;
+	if (threshold == 0 || store == NULL ||
 	    alert->scope == ALERTWALL_SCOPE_PROFILE ||
 	    alert->failure.user == NULL || alert->profile == NULL)
 		return FALSE;
@@ -909,7 +915,7 @@ alertwall_engine_correlate(const struct alertwall_engine_settings *set,
 	i_zero(&ctx);
 	ctx.user = alert->failure.user;
 	ctx.now = (time_t)(now_usecs / 1000000);
-	ctx.threshold = set->correlate_mailboxes;
+	ctx.threshold = threshold;
 	ctx.window_secs = set->correlate_window_secs;
 	ctx.now_usecs = now_usecs;
 	if (alertwall_store_update(store,

@@ -102,6 +102,16 @@ const char *alertwall_profile_get_owner(const struct alertwall_profile *profile)
 	return profile->owner;
 }
 
+unsigned int
+alertwall_profile_alarm_mailboxes(const struct alertwall_profile *profile)
+{
+	if (profile->mailboxes == 0)
+		return 0;
+	/* "more than": 50% of 4 mailboxes is 2, the alarm needs 3 */
+	return (unsigned int)((unsigned long long)profile->mailboxes *
+			      profile->alarm_percent / 100) + 1;
+}
+
 bool alertwall_profile_notify_mailbox_owners(const struct alertwall_profile *profile)
 {
 	return profile->notify_mailbox_owners;

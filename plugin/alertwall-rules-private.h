@@ -88,6 +88,11 @@ struct alertwall_profile {
 	bool notify_mailbox_owners;
 	/* FALSE for the default profile */
 	bool has_match;
+	/* the seed's profile alarm: how many mailboxes the profile serves
+	   (0: not given) and the share of them that must fail with one
+	   code within alertwall_correlate_window */
+	unsigned int mailboxes;
+	unsigned int alarm_percent;
 
 	/* "FIELD=VALUE" as in the userdb fields */
 	ARRAY_TYPE(const_string) userdb_fields;

@@ -45,6 +45,10 @@
 #define RULES_DEFAULT_RETRY_LIMIT 10
 #define RULES_DEFAULT_RETRY_WINDOW_SECS (50 * 60)
 #define RULES_MAX_RETRY_LIMIT 1000000
+/* a profile's mailboxes, and the share of them whose failure is the
+   profile alarm (the seed: more than 50% within one hour) */
+#define RULES_MAX_PROFILE_MAILBOXES 100000000
+#define RULES_DEFAULT_ALARM_PERCENT 50
 #define RULES_MAX_DURATION_SECS (365 * 24 * 3600)
 
 #define RULES_IMPLICIT_SUMMARY \
@@ -116,11 +120,14 @@ enum profile_key {
 	PROFILE_KEY_OWNER,
 	PROFILE_KEY_NOTIFY_MAILBOX_OWNERS,
 	PROFILE_KEY_MATCH,
+	PROFILE_KEY_MAILBOXES,
+	PROFILE_KEY_ALARM_PERCENT,
 
 	PROFILE_KEY_COUNT
 };
 static const char *const profile_keys[PROFILE_KEY_COUNT] = {
-	"name", "owner", "notify_mailbox_owners", "match",
+	"name", "owner", "notify_mailbox_owners", "match", "mailboxes",
+	"alarm_percent",
 };
 
 enum profile_match_key {
@@ -522,25 +529,33 @@ rules_parse_bool(struct rules_load_context *ctx, yaml_node_t *node,
 	return -1;
 }
 
+/* an integer from min to max */
+static int
+rules_parse_uint_range(struct rules_load_context *ctx, yaml_node_t *node,
+		       const char *key, unsigned int min, unsigned int max,
+		       unsigned int *num_r)
+{
+	const char *value;
+	unsigned int num;
+
+	value = rules_node_string(ctx, node, key, FALSE);
+	if (value == NULL)
+		return -1;
+	if (str_to_uint(value, &num) < 0 || num < min || num > max) {
+		rules_error(ctx, node, "invalid %s '%s' (expected an integer "
+			    "from %u to %u)", key, rules_quote(value), min, max);
+		return -1;
+	}
+	*num_r = num;
+	return 0;
+}
+
 static int
 rules_parse_retry_limit(struct rules_load_context *ctx, yaml_node_t *node,
 			unsigned int *limit_r)
 {
-	const char *value;
-	unsigned int limit;
-
-	value = rules_node_string(ctx, node, "retry_limit", FALSE);
-	if (value == NULL)
-		return -1;
-	if (str_to_uint(value, &limit) < 0 || limit < 1 ||
-	    limit > RULES_MAX_RETRY_LIMIT) {
-		rules_error(ctx, node, "invalid retry_limit '%s' (expected "
-			    "an integer from 1 to %u)", rules_quote(value),
-			    RULES_MAX_RETRY_LIMIT);
-		return -1;
-	}
-	*limit_r = limit;
-	return 0;
+	return rules_parse_uint_range(ctx, node, "retry_limit", 1,
+				      RULES_MAX_RETRY_LIMIT, limit_r);
 }
 
 /* "90", "30s", "5m", "1h", "2d" */
@@ -863,6 +878,7 @@ rules_profile_new(struct alertwall_rules *rules, const char *name)
 	profile->name = p_strdup(rules->pool, name);
 	profile->owner = "";
 	profile->notify_mailbox_owners = TRUE;
+	profile->alarm_percent = RULES_DEFAULT_ALARM_PERCENT;
 	p_array_init(&profile->userdb_fields, rules->pool, 1);
 	p_array_init(&profile->domains, rules->pool, 1);
 	p_array_init(&profile->path_prefixes, rules->pool, 1);
@@ -909,6 +925,23 @@ rules_parse_profile(struct rules_load_context *ctx, yaml_node_t *node)
 	    rules_parse_bool(ctx, values[PROFILE_KEY_NOTIFY_MAILBOX_OWNERS],
 			     "notify_mailbox_owners", &notify) == 0)
 		profile->notify_mailbox_owners = notify;
+	if (values[PROFILE_KEY_MAILBOXES] != NULL) {
+		(void)rules_parse_uint_range(ctx, values[PROFILE_KEY_MAILBOXES],
+					     "mailboxes", 1,
+					     RULES_MAX_PROFILE_MAILBOXES,
+					     &profile->mailboxes);
+	}
+	if (values[PROFILE_KEY_ALARM_PERCENT] != NULL) {
+		if (values[PROFILE_KEY_MAILBOXES] == NULL) {
+			rules_error(ctx, keys[PROFILE_KEY_ALARM_PERCENT],
+				    "'alarm_percent' needs 'mailboxes' (the "
+				    "number it is a share of)");
+		}
+		(void)rules_parse_uint_range(ctx,
+					     values[PROFILE_KEY_ALARM_PERCENT],
+					     "alarm_percent", 1, 99,
+					     &profile->alarm_percent);
+	}
 
 	if (name != NULL && strcmp(name, ALERTWALL_PROFILE_DEFAULT) == 0) {
 		if (values[PROFILE_KEY_MATCH] != NULL) {

@@ -3,6 +3,7 @@ in the admin's walls read over IMAP, and for mailbox-level alerts in the
 owner's own Alerts folder; the mail itself is deferred or refused, never
 lost."""
 
+import os
 import unittest
 
 from awtest import faults, mime
@@ -187,6 +188,51 @@ class PrefixedNamespaceTest(DovecotTestCase):
                              "alertwall mail in %s's INBOX" % user)
         dc.wait_for(lambda: dc.spool_mails() == [], WALL_TIMEOUT,
                     "the spool keeps %r" % (dc.spool_mails(),))
+
+
+class ProfileAlarmShareTest(DovecotTestCase):
+    """The seed's profile alarm: more than alarm_percent (50) of the
+    mailboxes a profile declares fail with one code within the hour."""
+
+    def test_more_than_half_of_a_small_profile_raises_its_alarm(self):
+        users = {u: {"quota_rule": "*:storage=10K"}
+                 for u in ("p1", "p2", "p3", "p4")}
+        users["admin"] = users["postmaster"] = {}
+        dc = PrivateDovecot(users=users, alertwall=True, name="awshare")
+        self.addCleanup(dc.close)
+        with open(dc.rules) as f:
+            text = f.read()
+        marker = "    owner: postmaster\n"
+        self.assertIn(marker, text)
+        rules = os.path.join(dc.root, "share.yaml")
+        with open(rules, "w") as f:
+            f.write(text.replace(marker, marker + "    mailboxes: 4\n", 1))
+        os.chmod(rules, 0o644)
+        dc.rules = rules
+        dc.start()
+
+        def profile_alerts():
+            return [r for r in dc.sidecar_records()
+                    if r["event"] == "raised" and r["scope"] == "profile"]
+
+        for n, user in enumerate(("p1", "p2", "p3"), 1):
+            msg = mime.make_message(to="%s@example.test" % user,
+                                    size=40 * 1024, subject="full")
+            self.assertEqual(dc.lmtp_send([user], msg)[user].code, 552)
+            dc.wait_for(lambda: len([r for r in dc.sidecar_records()
+                                     if r["event"] == "raised" and
+                                     r.get("user") == user]) >= 1,
+                        WALL_TIMEOUT, "no alert for %s" % user)
+            if n == 2:
+                # 2 of 4 is not more than half (and far below
+                # alertwall_correlate_mailboxes, 10)
+                self.assertEqual(profile_alerts(), [])
+        alarm = dc.wait_for(profile_alerts, WALL_TIMEOUT,
+                            "no profile alarm after 3 of 4 mailboxes")
+        self.assertEqual(len(alarm), 1, alarm)
+        self.assertEqual((alarm[0]["code"], alarm[0]["profile"]),
+                         ("MAILBOX_QUOTA_EXCEEDED", "default"))
+        self.assertIn("3 mailboxes of profile default", alarm[0]["summary"])
 
 
 if __name__ == "__main__":

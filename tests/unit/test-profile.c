@@ -18,10 +18,14 @@ static const char *profiles_yaml =
 	"      userdb: [alertwall_profile=u, \"pool=a=b\"]\n"
 	"  - name: by-domain\n"
 	"    owner: team-d@example.org\n"
+	"    mailboxes: 4\n"
 	"    match: {domain: [Example.ORG, example.net]}\n"
 	"  - name: by-path\n"
+	"    mailboxes: 1000\n"
+	"    alarm_percent: 10\n"
 	"    match: {path_prefix: [/srv/nfs-a/, /mnt/b]}\n"
 	"  - name: any-of\n"
+	"    mailboxes: 1\n"
 	"    match:\n"
 	"      domain: any.org\n"
 	"      path_prefix: /srv/any/\n"
@@ -126,12 +130,15 @@ START_TEST(test_profile_settings)
 		const char *name;
 		const char *owner;
 		bool notify;
+		/* more than alarm_percent (default 50) of mailboxes */
+		unsigned int alarm;
 	} cases[] = {
-		{ "by-userdb", "team-u", FALSE },
-		{ "by-domain", "team-d@example.org", TRUE },
-		{ "by-path", "", TRUE },
+		{ "by-userdb", "team-u", FALSE, 0 },
+		{ "by-domain", "team-d@example.org", TRUE, 3 },
+		{ "by-path", "", TRUE, 101 },
+		{ "any-of", "", TRUE, 1 },
 		/* implicit */
-		{ "default", "", TRUE },
+		{ "default", "", TRUE, 0 },
 	};
 	struct alertwall_rules *rules = load_rules(profiles_yaml);
 	const struct alertwall_profile *profile;
@@ -147,6 +154,9 @@ START_TEST(test_profile_settings)
 			      alertwall_profile_get_owner(profile));
 		ck_assert_msg(alertwall_profile_notify_mailbox_owners(profile) ==
 			      cases[i].notify, "case %u", i);
+		ck_assert_msg(alertwall_profile_alarm_mailboxes(profile) ==
+			      cases[i].alarm, "case %u: %u", i,
+			      alertwall_profile_alarm_mailboxes(profile));
 	}
 	/* names are exact */
 	ck_assert_ptr_null(alertwall_rules_get_profile(rules, "By-Path"));

@@ -105,7 +105,7 @@ static const struct {
 	{ "version: 1\nprofiles:\n  - name: a\n    owner: x\n    notify: no\n"
 	  "    match: {domain: x.org}\nrules: []\n", 5, 5,
 	  "unknown key 'notify' in profile (expected one of: name, owner, "
-	  "notify_mailbox_owners, match)" },
+	  "notify_mailbox_owners, match, mailboxes, alarm_percent)" },
 	{ "version: 1\nprofiles:\n  - name: a\n    match: {host: x}\n"
 	  "rules: []\n", 4, 13, "unknown key 'host' in profile match "
 	  "(expected one of: userdb, domain, path_prefix)" },
@@ -299,6 +299,18 @@ static const struct {
 	{ "version: 1\nprofiles:\n  - name: a\n    match: {domain: x}\n"
 	  "    notify_mailbox_owners: sometimes\nrules: []\n", 5, 28,
 	  "'notify_mailbox_owners' must be yes or no, not 'sometimes'" },
+	/* the profile alarm's share */
+	{ "version: 1\nprofiles:\n  - name: a\n    match: {domain: x}\n"
+	  "    mailboxes: 0\nrules: []\n", 5, 16,
+	  "invalid mailboxes '0' (expected an integer from 1 to 100000000)" },
+	{ "version: 1\nprofiles:\n  - name: default\n    mailboxes: many\n"
+	  "rules: []\n", 4, 16, "invalid mailboxes 'many'" },
+	{ "version: 1\nprofiles:\n  - name: default\n    mailboxes: 8\n"
+	  "    alarm_percent: 100\nrules: []\n", 5, 20,
+	  "invalid alarm_percent '100' (expected an integer from 1 to 99)" },
+	{ "version: 1\nprofiles:\n  - name: default\n"
+	  "    alarm_percent: 30\nrules: []\n", 4, 5,
+	  "'alarm_percent' needs 'mailboxes'" },
 };
 
 START_TEST(test_rules_errors)
