@@ -12,6 +12,7 @@
 #include "mail-user.h"
 #include "mail-storage-private.h"
 #include "mail-storage-hooks.h"
+#include "raw-storage.h"
 #include "alertwall-user.h"
 #include "alertwall-storage.h"
 
@@ -210,6 +211,11 @@ static void alertwall_mailbox_allocated(struct mailbox *box)
 	struct alertwall_mailbox *abox;
 
 	if (!alertwall_user_is_active(box->storage->user))
+		return;
+	/* the raw storage only wraps the incoming message for lmtp and
+	   dovecot-lda (failures there are the delivery's own, caught with
+	   its reply); wrapping it cost every delivery a second vfunc chain */
+	if (strcmp(box->storage->name, RAW_STORAGE_NAME) == 0)
 		return;
 
 	abox = p_new(box->pool, struct alertwall_mailbox, 1);
