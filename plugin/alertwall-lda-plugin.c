@@ -73,11 +73,15 @@ alertwall_lda_save_to_folder(struct mail_deliver_context *ctx,
 	return -1;
 }
 
+/* only for the deliver service's muted runs: set for an MTA's
+   dovecot-lda, it would skip every user's Sieve script */
 static bool alertwall_lda_folder_only(struct mail_deliver_context *ctx)
 {
 	return strcasecmp(ctx->rcpt_default_mailbox, "INBOX") != 0 &&
 		mail_user_plugin_getenv_bool(ctx->rcpt_user,
-					     "alertwall_alert_folder_only");
+					     "alertwall_alert_folder_only") &&
+		mail_user_plugin_getenv_bool(ctx->rcpt_user,
+					     "alertwall_mute");
 }
 
 static int

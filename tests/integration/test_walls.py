@@ -189,6 +189,29 @@ class PrefixedNamespaceTest(DovecotTestCase):
         dc.wait_for(lambda: dc.spool_mails() == [], WALL_TIMEOUT,
                     "the spool keeps %r" % (dc.spool_mails(),))
 
+    def test_folder_only_needs_the_deliver_services_mute(self):
+        """alertwall_alert_folder_only keeps a mail out of INBOX only in
+        the deliver service's muted runs; set for an MTA's dovecot-lda it
+        changes nothing (it would skip every user's Sieve script)."""
+        dc = self.start_dovecot(
+            users={"bob": {}, "admin": {}}, alertwall=True, name="awfonly",
+            extra_conf="namespace inbox {\n  separator = .\n"
+                       "  prefix = INBOX.\n}\n")
+        # "Alerts.Warnings" is in no namespace here: it cannot be created
+        args = ["-m", "Alerts.Warnings", "-o", "lda_mailbox_autocreate=yes",
+                "-o", "plugin/alertwall_alert_folder_only=yes"]
+        muted = mime.make_message(to="bob@example.test", subject="muted")
+        code, out = dc.lda_deliver("bob", muted, args + [
+            "-o", "plugin/alertwall_mute=yes"])
+        self.assertEqual(code, 75, out)
+        self.assertEqual(dc.imap_fetch_all("bob", "INBOX"), [])
+        plain = mime.make_message(to="bob@example.test", subject="plain")
+        code, out = dc.lda_deliver("bob", plain, args)
+        self.assertEqual(code, 0, out)
+        self.assertEqual([mime.message_id(m)
+                          for m in dc.imap_fetch_all("bob", "INBOX")],
+                         [mime.message_id(plain)])
+
 
 class ProfileAlarmShareTest(DovecotTestCase):
     """The seed's profile alarm: more than alarm_percent (50) of the
