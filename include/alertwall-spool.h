@@ -40,6 +40,11 @@ int alertwall_spool_alert(const struct alertwall_spool_settings *set,
 			  const struct alertwall_alert *alert,
 			  const char *record_json, const char *orig_headers);
 
+/* The wall folder NAME ("Warnings", "Digest", ...) of the settings'
+   namespace: PREFIX "Alerts" SEP NAME, allocated from the data stack. */
+const char *alertwall_spool_folder(const struct alertwall_spool_settings *set,
+				   const char *name);
+
 /* Spool one finished mail (a digest) for recipient into folder, a full
    folder name such as "Alerts/Digest", and nudge the deliver service.
    name must be unique in the spool (an alert id and a suffix). Returns 0,

@@ -75,7 +75,7 @@ void alertwall_text_sig_init(const char *text, struct alertwall_text_sig *sig_r)
 {
 	const unsigned char *p = (const unsigned char *)text;
 	size_t len = strlen(text), pos, step;
-	unsigned int i;
+	unsigned int i, bit;
 
 	i_zero(sig_r);
 	if (len < 2)
@@ -84,10 +84,9 @@ void alertwall_text_sig_init(const char *text, struct alertwall_text_sig *sig_r)
 	step = (len - 2) / (ALERTWALL_TEXT_SIG_PAIRS - 1);
 	for (i = 0; i < ALERTWALL_TEXT_SIG_PAIRS; i++) {
 		pos = i + 1 == ALERTWALL_TEXT_SIG_PAIRS ? len - 2 : i * step;
-		if (sig_r->count > 0 &&
-		    sig_r->bits[sig_r->count - 1] == text_pair_bit(p[pos], p[pos + 1]))
-			continue;
-		sig_r->bits[sig_r->count++] = text_pair_bit(p[pos], p[pos + 1]);
+		bit = text_pair_bit(p[pos], p[pos + 1]);
+		if (sig_r->count == 0 || sig_r->bits[sig_r->count - 1] != bit)
+			sig_r->bits[sig_r->count++] = bit;
 	}
 }
 

@@ -118,12 +118,12 @@ struct alertwall_rules {
 	const struct alertwall_profile *default_profile;
 };
 
-/* Returns the index of the summary variable called name (len bytes, not
-   NUL-terminated), or -1 if there is none. The loader rejects unknown
-   variables with it; alertwall-match.c expands them. */
 /* fill the byte pairs of a text condition */
 void alertwall_text_sig_init(const char *text, struct alertwall_text_sig *sig_r);
 
+/* Returns the index of the summary variable called name (len bytes, not
+   NUL-terminated), or -1 if there is none. The loader rejects unknown
+   variables with it; alertwall-match.c expands them. */
 int alertwall_summary_var_lookup(const char *name, size_t len);
 /* the variable names, "code, user, ...", for error messages */
 const char *alertwall_summary_var_list(void);

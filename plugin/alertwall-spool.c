@@ -50,6 +50,13 @@ static void ATTR_FORMAT(1, 2) alertwall_spool_error(const char *fmt, ...)
 	va_end(args);
 }
 
+const char *alertwall_spool_folder(const struct alertwall_spool_settings *set,
+				   const char *name)
+{
+	return t_strdup_printf("%sAlerts%c%s", set->folder_prefix == NULL ?
+			       "" : set->folder_prefix, set->folder_sep, name);
+}
+
 static const char *alertwall_level_folder(enum alertwall_level level)
 {
 	switch (level) {
@@ -247,10 +254,8 @@ int alertwall_spool_alert(const struct alertwall_spool_settings *set,
 	i_zero(&report_set);
 	report_set.from = set->from;
 	report_set.hostname = alert->failure.host;
-	folder = t_strdup_printf("%sAlerts%c%s",
-				 set->folder_prefix == NULL ? "" :
-				 set->folder_prefix, set->folder_sep,
-				 alertwall_level_folder(alert->level));
+	folder = alertwall_spool_folder(set,
+					alertwall_level_folder(alert->level));
 
 	mail = t_str_new(4096);
 	/* one alert id is mailed more than once (raised, reminded,

@@ -19,7 +19,7 @@
 #include "time-util.h"
 #include "master-service.h"
 #include "mail-storage-service.h"
-#include "mail-namespace.h"
+#include "mail-user.h"
 #include "doveadm.h"
 #include "doveadm-cmd.h"
 #include "doveadm-print.h"
@@ -58,18 +58,18 @@ struct digest_ctx {
 	ARRAY_TYPE(alertwall_silence) silences;
 };
 
-/* The digests' folder in the admin's inbox namespace, as the admin's mail
-   processes see it: PREFIX "Alerts" SEP "Digest". The user is set up
-   without plugins and without opening any mailbox. Returns 1, 0 for an
-   unknown user, -1 with *error_r. */
-static int digest_admin_folder(const char *username, const char **folder_r,
-			       const char **error_r)
+/* The walls' prefix and separator of the admin's inbox namespace, as the
+   admin's mail processes see them, into spool. The user is set up without
+   plugins and without opening any mailbox. Returns 1, 0 for an unknown
+   user, -1 with *error_r. */
+static int digest_admin_walls(const char *username,
+			      struct alertwall_spool_settings *spool,
+			      const char **error_r)
 {
 	struct mail_storage_service_ctx *service;
 	struct mail_storage_service_input input;
 	struct mail_storage_service_user *service_user;
 	struct mail_user *user;
-	struct mail_namespace *ns;
 	int ret;
 
 	service = mail_storage_service_init(master_service, NULL,
@@ -85,15 +85,8 @@ static int digest_admin_folder(const char *username, const char **folder_r,
 	ret = mail_storage_service_lookup_next(service, &input, &service_user,
 					       &user, error_r);
 	if (ret > 0) {
-		*folder_r = "Alerts/"DIGEST_FOLDER;
-		for (ns = user->namespaces; ns != NULL; ns = ns->next) {
-			if ((ns->flags & NAMESPACE_FLAG_INBOX_USER) != 0) {
-				*folder_r = t_strdup_printf("%sAlerts%c%s",
-					ns->prefix, mail_namespace_get_sep(ns),
-					DIGEST_FOLDER);
-				break;
-			}
-		}
+		doveadm_alertwall_walls_ns(user, pool_datastack_create(),
+					   spool);
 		mail_user_deinit(&user);
 		mail_storage_service_user_unref(&service_user);
 	} else if (ret < 0) {
@@ -278,8 +271,7 @@ static void digest_fill(const struct digest_ctx *ctx,
 /* Render and spool one digest. Returns 0, or -1 (logged). */
 static int digest_send(const struct alertwall_engine_settings *set,
 		       const struct digest_kind *kind, time_t since,
-		       bool since_last, const char *folder,
-		       const char *recipient,
+		       bool since_last, const char *recipient,
 		       const struct digest_ctx *ctx,
 		       const struct digest_owner *owner, pool_t pool)
 {
@@ -304,7 +296,8 @@ static int digest_send(const struct alertwall_engine_settings *set,
 	alertwall_digest_render(&digest, mail);
 	ret = alertwall_spool_mail(&set->spool,
 		t_strdup_printf("%s.digest", digest.id), recipient,
-		folder, str_c(mail));
+		alertwall_spool_folder(&set->spool, DIGEST_FOLDER),
+		str_c(mail));
 
 	doveadm_print(recipient);
 	doveadm_print(digest.profiles == NULL ? "" : digest.profiles);
@@ -332,7 +325,6 @@ static void cmd_alertwall_digest(struct doveadm_cmd_context *cctx)
 	bool hourly = FALSE, daily = FALSE, since_last;
 	long long last_usecs, now_usecs, since_usecs;
 	struct timeval now;
-	const char *folder;
 	int ret, failed = 0;
 
 	(void)doveadm_cmd_param_bool(cctx, "hourly", &hourly);
@@ -349,7 +341,7 @@ static void cmd_alertwall_digest(struct doveadm_cmd_context *cctx)
 	   doveadm loaded, and the mail plugin's deinit closes the engine's
 	   stores; the engine opens them again on use */
 	doveadm_alertwall_settings(&set);
-	ret = digest_admin_folder(set.spool.admin, &folder, &error);
+	ret = digest_admin_walls(set.spool.admin, &set.spool, &error);
 	if (ret <= 0) {
 		if (ret < 0) {
 			i_error("Looking up the admin %s failed: %s",
@@ -429,11 +421,11 @@ static void cmd_alertwall_digest(struct doveadm_cmd_context *cctx)
 	doveadm_print_header_simple("id");
 	doveadm_print_header_simple("result");
 
-	if (digest_send(&set, kind, ctx.since, since_last, folder,
+	if (digest_send(&set, kind, ctx.since, since_last,
 			set.spool.admin, &ctx, NULL, ctx.pool) < 0)
 		failed++;
 	array_foreach(&owners, owner) {
-		if (digest_send(&set, kind, ctx.since, since_last, folder,
+		if (digest_send(&set, kind, ctx.since, since_last,
 				owner->owner, &ctx, owner, ctx.pool) < 0)
 			failed++;
 	}

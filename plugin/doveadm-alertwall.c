@@ -58,23 +58,26 @@ doveadm_alertwall_user_getenv(const char *name, void *context)
 	return mail_user_plugin_getenv(user, name);
 }
 
-void doveadm_alertwall_user_settings(struct mail_user *user,
-				     struct alertwall_engine_settings *set_r)
+void doveadm_alertwall_walls_ns(struct mail_user *user, pool_t pool,
+				struct alertwall_spool_settings *spool)
 {
 	struct mail_namespace *ns;
 
-	alertwall_settings_fill(set_r, doveadm_alertwall_user_getenv, user,
-				user->set->base_dir);
-	/* as the mail plugin does: the walls use the inbox namespace's
-	   prefix and separator */
 	for (ns = user->namespaces; ns != NULL; ns = ns->next) {
 		if ((ns->flags & NAMESPACE_FLAG_INBOX_USER) != 0) {
-			set_r->spool.folder_prefix =
-				p_strdup(user->pool, ns->prefix);
-			set_r->spool.folder_sep = mail_namespace_get_sep(ns);
-			break;
+			spool->folder_prefix = p_strdup(pool, ns->prefix);
+			spool->folder_sep = mail_namespace_get_sep(ns);
+			return;
 		}
 	}
+}
+
+void doveadm_alertwall_user_settings(struct mail_user *user,
+				     struct alertwall_engine_settings *set_r)
+{
+	alertwall_settings_fill(set_r, doveadm_alertwall_user_getenv, user,
+				user->set->base_dir);
+	doveadm_alertwall_walls_ns(user, user->pool, &set_r->spool);
 }
 
 void doveadm_alertwall_print_init(const char *default_type)

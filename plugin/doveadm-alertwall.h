@@ -30,9 +30,14 @@ void doveadm_alertwall_digest_register(void);
 void doveadm_alertwall_settings(struct alertwall_engine_settings *set_r);
 /* Engine settings as the user's mail processes see them: the user's
    plugin {} (userdb overrides and %-expansion included), base_dir and the
-   inbox namespace's separator for the walls. */
+   inbox namespace's prefix and separator for the walls. */
 void doveadm_alertwall_user_settings(struct mail_user *user,
 				     struct alertwall_engine_settings *set_r);
+/* The walls' prefix (copied into pool) and separator from the user's
+   inbox namespace, as the mail plugin takes them; unchanged when the
+   user has none. */
+void doveadm_alertwall_walls_ns(struct mail_user *user, pool_t pool,
+				struct alertwall_spool_settings *spool);
 
 /* Set up doveadm's formatter with default_type unless -f chose one:
    doveadm only sets it up itself for -f. */

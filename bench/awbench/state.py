@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 
 from awtest import port_accepts
+from awtest.dovecot import root_dir
 
 from .common import bench_program, log, run_summary, wait_until
 
@@ -51,7 +52,7 @@ def _bench_state(report, name, uris, opts, pin=False):
 
 
 def run(opts, report):
-    tmp = tempfile.mkdtemp(prefix="awbench-state-", dir=os.environ.get("AW_ROOT_DIR", "/tmp"))
+    tmp = tempfile.mkdtemp(prefix="awbench-state-", dir=root_dir())
     try:
         _bench_state(report, "state scale, file store",
                      ["file:" + os.path.join(tmp, "store%d" % n)
@@ -61,7 +62,7 @@ def run(opts, report):
         subprocess.run(["rm", "-rf", tmp], check=False)
 
     servers = []
-    rdir = tempfile.mkdtemp(prefix="awbench-redis-", dir=os.environ.get("AW_ROOT_DIR", "/tmp"))
+    rdir = tempfile.mkdtemp(prefix="awbench-redis-", dir=root_dir())
     try:
         ports = []
         for n in opts.state_sizes:

@@ -329,6 +329,13 @@ def _parse_list(data):
     return out
 
 
+def root_dir():
+    """Where instances (and the benchmarks' stores) live: AW_ROOT_DIR, or
+    /tmp. The benchmarks compare /tmp with a directory like a server's
+    /var/lib; read at each use, since bench/run-dovecot sets it late."""
+    return os.environ.get("AW_ROOT_DIR") or "/tmp"
+
+
 class PrivateDovecot:
     """One private Dovecot instance in its own temp root.
 
@@ -361,11 +368,8 @@ class PrivateDovecot:
             _counter += 1
             n = _counter
         self.instance_name = "%s-%d-%d" % (name, os.getpid(), n)
-        # AW_ROOT_DIR: where the instance lives (the benchmarks compare
-        # /tmp with a directory like a server's /var/lib)
         self.root = tempfile.mkdtemp(prefix=self.instance_name + "-",
-                                     dir=os.environ.get("AW_ROOT_DIR",
-                                                        "/tmp"))
+                                     dir=root_dir())
         # login and auth processes run as other users: they must traverse
         os.chmod(self.root, 0o755)
         self.conf = os.path.join(self.root, "dovecot.conf")
