@@ -13,6 +13,7 @@
 #include "mail-storage-private.h"
 #include "mail-storage-hooks.h"
 #include "raw-storage.h"
+#include "alertwall-events.h"
 #include "alertwall-user.h"
 #include "alertwall-storage.h"
 
@@ -205,6 +206,14 @@ alertwall_transaction_commit(struct mailbox_transaction_context *t,
 	return 0;
 }
 
+static void alertwall_mailbox_free(struct mailbox *box)
+{
+	struct alertwall_mailbox *abox = ALERTWALL_CONTEXT(box);
+
+	alertwall_events_unwatch_mailbox(box);
+	abox->module_ctx.super.free(box);
+}
+
 static void alertwall_mailbox_allocated(struct mailbox *box)
 {
 	struct mailbox_vfuncs *v = box->vlast;
@@ -228,7 +237,9 @@ static void alertwall_mailbox_allocated(struct mailbox *box)
 	v->save_finish = alertwall_save_finish;
 	v->copy = alertwall_copy;
 	v->transaction_commit = alertwall_transaction_commit;
+	v->free = alertwall_mailbox_free;
 	MODULE_CONTEXT_SET(box, alertwall_storage_module, abox);
+	alertwall_events_watch_mailbox(box);
 }
 
 static struct mail_storage_hooks alertwall_storage_hooks = {

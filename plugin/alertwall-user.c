@@ -19,6 +19,7 @@
 #include "mail-storage-settings.h"
 #include "settings-parser.h"
 #include "alertwall-engine.h"
+#include "alertwall-events.h"
 #include "alertwall-user.h"
 
 #define ALERTWALL_USER_CONTEXT(obj) \
@@ -42,6 +43,8 @@ struct alertwall_user {
 	bool delivering;
 	bool delivery_saved;
 	bool held;
+	/* its event carries alertwall-events' log message callback */
+	bool log_watched;
 	struct alertwall_held_failure held_failure;
 };
 
@@ -314,6 +317,8 @@ static void alertwall_user_deinit(struct mail_user *user)
 
 	if (current_user == user)
 		current_user = NULL;
+	if (auser->log_watched)
+		alertwall_events_unwatch_user(user);
 	auser->module_ctx.super.deinit(user);
 }
 
@@ -374,6 +379,10 @@ static void alertwall_mail_user_created(struct mail_user *user)
 
 	MODULE_CONTEXT_SET(user, alertwall_user_module, auser);
 	current_user = user;
+	/* the raw storage's and shared namespaces' users log under another
+	   user's event or outside any: the global callback keeps them */
+	if (!user->autocreated)
+		auser->log_watched = alertwall_events_watch_user(user);
 
 	if (!spool_resume_checked) {
 		spool_resume_checked = TRUE;

@@ -208,6 +208,112 @@ class FaultsTest(DovecotTestCase):
                          "the delivered retry raised nothing")
         self.assertNoCrash(dc)
 
+    def test_category_rule_matches_a_userdb_failure(self):
+        # outside a mail user alertwall sees the Dovecot event that logged
+        # the failure: auth-master's lines are in the auth-client category
+        with open(os.path.join(os.path.dirname(__file__), "..", "..",
+                               "conf.d", "alertwall.yaml")) as f:
+            shipped = f.read()
+        rule = ("rules:\n"
+                "  - code: AUTH_CLIENT_FAILED\n"
+                "    match:\n"
+                "      category: auth-client\n"
+                "    nature: transient\n"
+                "    scope: profile\n"
+                "    level: warning\n"
+                "    summary: \"auth client failed for %{user}\"\n"
+                "    action: \"Admin: look at the auth process.\"\n")
+        self.assertEqual(shipped.count("\nrules:\n"), 1)
+        dc = PrivateDovecot(users={"bob": {}, "admin": {}}, alertwall=True,
+                            name="awcategory")
+        self.addCleanup(self._close_dovecot, dc)
+        rules = os.path.join(dc.root, "rules.yaml")
+        with open(rules, "w") as f:
+            f.write(shipped.replace("\nrules:\n", "\n" + rule, 1))
+        os.chmod(rules, 0o644)
+        dc.rules = rules
+        faults.unreadable_userdb(dc, "ursula")
+        dc.start()
+        reply = dc.lmtp_send(["ursula"], mime.make_message(
+            to="ursula@example.test"))["ursula"]
+        self.assertEqual(reply.code, 451)
+        # auth-master's line matches the category; lmtp's own "Failed to
+        # lookup user" line after it is not in auth-client, and the
+        # shipped rule takes it
+        recs = self.records(dc, "ursula", service="lmtp")
+        self.assertEqual(sorted((r["code"], r["source"]) for r in recs),
+                         [("AUTH_CLIENT_FAILED", "auth"),
+                          ("USERDB_LOOKUP_FAILED", "auth")], recs)
+        [rec] = [r for r in recs if r["code"] == "AUTH_CLIENT_FAILED"]
+        self.assertTrue(rec["text"].startswith(
+            "auth-master: userdb lookup(ursula): "), rec["text"])
+        self.assertNoCrash(dc)
+
+    def corrupt_and_read(self, dc, user, name, offset, junk):
+        """Three deliveries and a read make user's INBOX indexes, then
+        junk over the file name at offset; the next IMAP read meets it."""
+        for _ in range(3):
+            reply = dc.lmtp_send([user], mime.make_message(
+                to="%s@example.test" % user))[user]
+            self.assertEqual(reply.code, 250)
+        self.assertEqual(len(dc.imap_fetch_all(user)), 3)
+        path = os.path.join(dc.user_maildir(user), name)
+        with open(path, "r+b") as f:
+            f.seek(offset)
+            f.write(junk)
+        mark = dc.log_mark()
+        try:
+            dc.imap_fetch_all(user)
+        except Exception:
+            # a broken transaction log fails this SELECT; alertwall raises
+            # that failure too, and the next one works on the rebuilt log
+            pass
+        self.assertEqual(len(dc.imap_fetch_all(user)), 3, "nothing lost")
+        return path, mark
+
+    def test_corrupted_cache_met_by_imap_is_raised_for_its_mailbox(self):
+        # Dovecot only logs this one (and deletes the cache): alertwall
+        # catches it from the user's log lines, and the mailbox's own log
+        # line tells which mailbox it was
+        dc = self.start_dovecot(users={"dora": {}, "admin": {}},
+                                alertwall=True, name="awcache")
+        _, mark = self.corrupt_and_read(dc, "dora", "dovecot.index.cache",
+                                        8, b"\xff" * 8)
+        [rec] = self.records(dc, "dora", code="MAILBOX_CACHE_CORRUPTED")
+        self.assertEqual((rec["source"], rec["mailbox"], rec["service"],
+                          rec["scope"], rec["nature"]),
+                         ("cache", "INBOX", "imap", "mailbox", "transient"))
+        self.assertTrue(rec["text"].startswith("Deleting corrupted cache: "),
+                        rec["text"])
+        # Dovecot's own line is whole: watching it must not change it
+        lines = [ln for ln in dc.log_text("error", since=mark).splitlines()
+                 if "corrupted cache" in ln]
+        self.assertEqual(len(lines), 1, lines)
+        self.assertRegex(lines[0], r"imap\(dora\)<\d+><[^>]+>: Error: "
+                         r"Mailbox INBOX: Deleting corrupted cache: ")
+        self.assertNoCrash(dc)
+
+    def test_corrupted_transaction_log_met_by_imap_is_raised(self):
+        dc = self.start_dovecot(users={"dora": {}, "admin": {}},
+                                alertwall=True, name="awtlog")
+        path, mark = self.corrupt_and_read(dc, "dora", "dovecot.index.log",
+                                           2, b"\xff\xff")
+        [rec] = self.records(dc, "dora",
+                             code="MAILBOX_TRANSACTION_LOG_CORRUPTED")
+        self.assertEqual((rec["source"], rec["mailbox"], rec["service"]),
+                         ("index", "INBOX", "imap"))
+        self.assertIn("Corrupted transaction log file " + path, rec["text"])
+        self.wall_mail(dc, "admin", "Alerts/Warnings", rec["id"])
+        # Dovecot logs one line or two for it (one alert: the second is a
+        # repeat of the same object)
+        lines = [ln for ln in dc.log_text("error", since=mark).splitlines()
+                 if "Corrupted transaction log file" in ln]
+        self.assertNotEqual(lines, [])
+        for line in lines:
+            self.assertIn(": Error: Mailbox INBOX: Corrupted transaction "
+                          "log file " + path, line)
+        self.assertNoCrash(dc)
+
     def test_lda_full_quota_is_raised_with_the_smtp_equivalent(self):
         cases = [
             # (user, dovecot-lda arguments, exit status, SMTP equivalent);
