@@ -31,7 +31,8 @@ struct alertwall_engine_settings {
 	bool mute;
 };
 
-/* Fill set with alertwall's defaults. */
+/* Fill set with alertwall's defaults (alertwall-settings.c, which the mail
+   plugin links without the engine). */
 void alertwall_engine_settings_init(struct alertwall_engine_settings *set_r);
 
 /* The rules for the settings: the configured file (reloaded when it
@@ -108,7 +109,8 @@ void alertwall_engine_emit(const struct alertwall_engine_settings *set,
 			   unsigned int count, bool with_mail,
 			   const char *orig_headers);
 
-/* the category of alertwall's own events: the catcher ignores them */
+/* the category of alertwall's own events: the catchers ignore them */
+#define ALERTWALL_EVENT_CATEGORY_NAME "alertwall"
 extern struct event_category alertwall_event_category;
 
 void alertwall_engine_deinit(void);

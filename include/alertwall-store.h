@@ -11,6 +11,10 @@
 
 struct alertwall_store;
 
+/* the key of a user's alert index: the keys of the user's open alerts,
+   and the suspension, if any */
+#define ALERTWALL_STORE_KEY_USER "USER\t"
+
 /* Called with the current value (NULL when the key has none) inside the
    store's lock or transaction. Returns TRUE to write new_value (an empty
    new_value deletes the key), FALSE to leave the value as it is. It may be
@@ -68,5 +72,16 @@ int alertwall_store_file_init(const char *dir, struct alertwall_store **store_r,
 int alertwall_store_redis_init(const char *args,
 			       struct alertwall_store **store_r,
 			       const char **error_r);
+
+/* The file store's path of key under dir: DIR/ab/abcdef... (the SHA-1
+   of the key in hex, in a subdirectory named by its first byte). */
+const char *
+alertwall_store_file_key_path(const char *dir, const char *key,
+			      const char **subdir_r, const char **name_r);
+/* FALSE when the store named by uri certainly holds no alert index for
+   user: no state is kept, or a file store has no file for it. TRUE when
+   it may: the file exists, stat() failed otherwise, or the store is not
+   a file store. */
+bool alertwall_store_user_maybe_indexed(const char *uri, const char *user);
 
 #endif

@@ -34,7 +34,7 @@
 #define ALERTWALL_STORE_RETRY_MSECS 1000
 #define ALERTWALL_META_TEXT_MAX 200
 
-#define ALERTWALL_KEY_USER "USER\t"
+#define ALERTWALL_KEY_USER ALERTWALL_STORE_KEY_USER
 #define ALERTWALL_KEY_ID "ID\t"
 
 struct event_category alertwall_event_category = {
@@ -77,22 +77,6 @@ static struct event *alertwall_event;
 static time_t last_store_error;
 /* when a store operation last failed */
 static struct timeval store_failed_time;
-
-void alertwall_engine_settings_init(struct alertwall_engine_settings *set_r)
-{
-	i_zero(set_r);
-	set_r->rules_path = "/etc/dovecot/alertwall.yaml";
-	set_r->log_path = "/var/log/dovecot/alertwall.jsonl";
-	set_r->state_uri = "file:/var/lib/dovecot/alertwall";
-	set_r->spool.spool_dir = "/var/spool/alertwall";
-	set_r->spool.admin = "postmaster";
-	set_r->spool.folder_prefix = "";
-	set_r->spool.folder_sep = '/';
-	set_r->spool.notify_socket = "alertwall-deliver";
-	set_r->policy = alertwall_policy_default;
-	set_r->correlate_mailboxes = 10;
-	set_r->correlate_window_secs = 3600;
-}
 
 static struct event *alertwall_engine_event(void)
 {

@@ -186,7 +186,7 @@ alertwall_event_callback(struct event *event, enum event_callback_type type,
 		return TRUE;
 	if (ctx->type != LOG_TYPE_ERROR && ctx->type != LOG_TYPE_WARNING)
 		return TRUE;
-	if (alertwall_event_has_category(event, alertwall_event_category.name))
+	if (alertwall_event_has_category(event, ALERTWALL_EVENT_CATEGORY_NAME))
 		return TRUE;
 
 	in_callback = TRUE;

@@ -2,10 +2,10 @@
 
 /* alertwall-plugin: the entry point of lib90_alertwall_plugin.so, loaded
    by every mail process (imap, pop3, lmtp, lda, doveadm, indexer-worker).
-   It only wires the engine, the storage hooks and the event callback. */
+   It only wires the storage hooks and the event callbacks; the engine is
+   a module of its own, loaded on first need (alertwall-engine-module.h). */
 
 #include "lib.h"
-#include "alertwall-rules-private.h"
 #include "alertwall-user.h"
 #include "alertwall-storage.h"
 #include "alertwall-events.h"
@@ -25,5 +25,4 @@ void alertwall_plugin_deinit(void)
 	alertwall_events_deinit();
 	alertwall_storage_deinit();
 	alertwall_users_deinit();
-	alertwall_rules_builtin_deinit();
 }

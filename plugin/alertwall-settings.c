@@ -1,12 +1,41 @@
 /* Copyright (c) 2026 alertwall authors */
 
-/* alertwall-settings: plugin {} settings to engine settings. Called by the
-   mail plugin for each user (alertwall-user.c) and by the doveadm module;
-   it only knows a getenv callback, so it has no storage dependency. */
+/* alertwall-settings: the engine settings' defaults, and plugin {}
+   settings to engine settings. Called by the mail plugin for each user
+   (alertwall-user.c) and by the doveadm module; it only knows a getenv
+   callback, so it has no storage dependency. */
 
 #include "lib.h"
 #include "settings-parser.h"
 #include "alertwall-settings.h"
+
+static const unsigned int alertwall_default_reminders[] = {
+	4 * 3600, 8 * 3600, 24 * 3600
+};
+
+const struct alertwall_policy alertwall_policy_default = {
+	.repeat_log_interval_secs = 60,
+	.resolve_hold_secs = 300,
+	.reminder_secs = alertwall_default_reminders,
+	.reminder_count = N_ELEMENTS(alertwall_default_reminders),
+	.suspend = TRUE,
+};
+
+void alertwall_engine_settings_init(struct alertwall_engine_settings *set_r)
+{
+	i_zero(set_r);
+	set_r->rules_path = "/etc/dovecot/alertwall.yaml";
+	set_r->log_path = "/var/log/dovecot/alertwall.jsonl";
+	set_r->state_uri = "file:/var/lib/dovecot/alertwall";
+	set_r->spool.spool_dir = "/var/spool/alertwall";
+	set_r->spool.admin = "postmaster";
+	set_r->spool.folder_prefix = "";
+	set_r->spool.folder_sep = '/';
+	set_r->spool.notify_socket = "alertwall-deliver";
+	set_r->policy = alertwall_policy_default;
+	set_r->correlate_mailboxes = 10;
+	set_r->correlate_window_secs = 3600;
+}
 
 struct alertwall_settings_reader {
 	alertwall_settings_getenv_func *getenv_func;

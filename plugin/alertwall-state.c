@@ -12,18 +12,6 @@
 
 #include <stdlib.h>
 
-static const unsigned int alertwall_default_reminders[] = {
-	4 * 3600, 8 * 3600, 24 * 3600
-};
-
-const struct alertwall_policy alertwall_policy_default = {
-	.repeat_log_interval_secs = 60,
-	.resolve_hold_secs = 300,
-	.reminder_secs = alertwall_default_reminders,
-	.reminder_count = N_ELEMENTS(alertwall_default_reminders),
-	.suspend = TRUE,
-};
-
 static const char *const alertwall_status_names[ALERTWALL_STATUS_COUNT] = {
 	"none", "open", "permanent", "resolved", "dismissed"
 };

@@ -46,25 +46,8 @@ static const char *
 alertwall_store_file_path(struct alertwall_store_file *fstore, const char *key,
 			  const char **subdir_r, const char **name_r)
 {
-	unsigned char digest[SHA1_RESULTLEN];
-	size_t dir_len = strlen(fstore->dir);
-	const char *path;
-	string_t *str;
-
-	/* one buffer for DIR/ab/abcdef...: the success path looks up a
-	   path per delivery, and two printf calls were a third of its
-	   instructions */
-	sha1_get_digest(key, strlen(key), digest);
-	str = t_str_new(dir_len + 5 + SHA1_RESULTLEN * 2);
-	str_append_data(str, fstore->dir, dir_len);
-	str_append_c(str, '/');
-	binary_to_hex_append(str, digest, 1);
-	*subdir_r = t_strdup_until(str_data(str), str_data(str) + str_len(str));
-	str_append_c(str, '/');
-	binary_to_hex_append(str, digest, sizeof(digest));
-	path = str_c(str);
-	*name_r = path + str_len(str) - SHA1_RESULTLEN * 2;
-	return path;
+	return alertwall_store_file_key_path(fstore->dir, key, subdir_r,
+					     name_r);
 }
 
 /* Open a subdirectory of the store; the files in it are then opened

@@ -18,9 +18,12 @@
 #include "mail-storage-hooks.h"
 #include "mail-storage-settings.h"
 #include "settings-parser.h"
-#include "alertwall-engine.h"
+#include "alertwall-engine-module.h"
+#include "alertwall-store.h"
 #include "alertwall-events.h"
 #include "alertwall-user.h"
+
+#include <sys/stat.h>
 
 #define ALERTWALL_USER_CONTEXT(obj) \
 	MODULE_CONTEXT(obj, alertwall_user_module)
@@ -98,10 +101,14 @@ void alertwall_user_raise(struct mail_user *user,
 			  const char *orig_headers)
 {
 	struct alertwall_user *auser = ALERTWALL_USER_CONTEXT(user);
+	const struct alertwall_engine_module *engine;
 	struct alertwall_profile_subject subject;
 	struct alertwall_failure failure;
 
 	if (auser == NULL || raising)
+		return;
+	engine = alertwall_engine_get();
+	if (engine == NULL)
 		return;
 	auser->unindexed = FALSE;
 	raising = TRUE;
@@ -109,8 +116,7 @@ void alertwall_user_raise(struct mail_user *user,
 		failure = *failure_in;
 		alertwall_failure_fill(&failure, user);
 		alertwall_profile_subject_init(&subject, user, failure.user);
-		alertwall_engine_failure(&auser->set, &failure, &subject,
-					 orig_headers);
+		engine->failure(&auser->set, &failure, &subject, orig_headers);
 	} T_END;
 	raising = FALSE;
 }
@@ -149,6 +155,7 @@ void alertwall_raise_global(const struct alertwall_failure *failure_in)
 {
 	const struct mail_user_settings *user_set;
 	struct alertwall_profile_subject subject;
+	const struct alertwall_engine_module *engine;
 	struct alertwall_engine_settings set;
 	struct alertwall_failure failure;
 
@@ -180,7 +187,9 @@ void alertwall_raise_global(const struct alertwall_failure *failure_in)
 		alertwall_failure_fill(&failure, NULL);
 		i_zero(&subject);
 		subject.user = failure.user;
-		alertwall_engine_failure(&set, &failure, &subject, NULL);
+		engine = alertwall_engine_get();
+		if (engine != NULL)
+			engine->failure(&set, &failure, &subject, NULL);
 	} T_END;
 	raising = FALSE;
 }
@@ -198,14 +207,20 @@ void alertwall_user_success(struct mail_user *user, bool force)
 	    ioloop_time - auser->last_success < ALERTWALL_SUCCESS_INTERVAL_SECS)
 		return;
 	auser->last_success = ioloop_time;
-	if (auser->unindexed) {
-		/* an alert that another process raised meanwhile is
-		   resolved by a later success */
+	if (auser->unindexed ||
+	    !alertwall_store_user_maybe_indexed(auser->set.state_uri,
+						user->username)) {
+		/* nothing to resolve; an alert that another process raised
+		   meanwhile is resolved by a later success */
 		return;
 	}
 	raising = TRUE;
 	T_BEGIN {
-		alertwall_engine_success(&auser->set, user->username);
+		const struct alertwall_engine_module *engine =
+			alertwall_engine_get();
+
+		if (engine != NULL)
+			engine->success(&auser->set, user->username);
 	} T_END;
 	raising = FALSE;
 }
@@ -214,14 +229,24 @@ bool alertwall_user_is_suspended(struct mail_user *user,
 				 const char **reason_r)
 {
 	struct alertwall_user *auser = ALERTWALL_USER_CONTEXT(user);
+	const struct alertwall_engine_module *engine;
 	bool indexed;
 
 	/* alert mails (delivered muted) still reach a suspended mailbox:
 	   its owner must learn why their mail stopped */
 	if (auser == NULL || auser->set.mute)
 		return FALSE;
-	if (alertwall_engine_is_suspended(&auser->set, user->username,
-					  reason_r, &indexed))
+	/* most users have no alert: tell it without the engine */
+	if (!alertwall_store_user_maybe_indexed(auser->set.state_uri,
+						user->username)) {
+		auser->unindexed = TRUE;
+		return FALSE;
+	}
+	engine = alertwall_engine_get();
+	if (engine == NULL)
+		return FALSE;
+	if (engine->is_suspended(&auser->set, user->username, reason_r,
+				 &indexed))
 		return TRUE;
 	auser->unindexed = !indexed;
 	return FALSE;
@@ -362,6 +387,24 @@ static void alertwall_user_settings(struct mail_user *user,
 				user->set->base_dir);
 }
 
+/* Nudge the deliver service if a stopped run left alert mails behind;
+   the engine (which connects to it) only when one did. */
+static void
+alertwall_user_spool_resume(const struct alertwall_spool_settings *set)
+{
+	const struct alertwall_engine_module *engine;
+	struct stat st;
+
+	if (set->spool_dir == NULL || *set->spool_dir == '\0')
+		return;
+	if (stat(t_strconcat(set->spool_dir, "/"ALERTWALL_SPOOL_PENDING, NULL),
+		 &st) < 0)
+		return;
+	engine = alertwall_engine_get();
+	if (engine != NULL)
+		engine->spool_resume(set);
+}
+
 static void alertwall_mail_user_created(struct mail_user *user)
 {
 	struct mail_user_vfuncs *v = user->vlast;
@@ -386,7 +429,7 @@ static void alertwall_mail_user_created(struct mail_user *user)
 
 	if (!spool_resume_checked) {
 		spool_resume_checked = TRUE;
-		alertwall_spool_resume(&auser->set.spool);
+		alertwall_user_spool_resume(&auser->set.spool);
 	}
 }
 
@@ -403,6 +446,6 @@ void alertwall_users_init(struct module *module)
 void alertwall_users_deinit(void)
 {
 	mail_storage_hooks_remove(&alertwall_user_hooks);
-	alertwall_engine_deinit();
+	alertwall_engine_unload();
 	current_user = NULL;
 }

@@ -10,7 +10,7 @@ import time
 import unittest
 
 from awtest import faults, mime
-from awtest.dovecot import DovecotTestCase, PrivateDovecot
+from awtest.dovecot import MODULEDIR, DovecotTestCase, PrivateDovecot
 
 # alert delivery waits for the deliver service: the issue allows 5 s
 WALL_TIMEOUT = 10.0
@@ -248,6 +248,39 @@ class FaultsTest(DovecotTestCase):
         self.assertTrue(rec["text"].startswith(
             "auth-master: userdb lookup(ursula): "), rec["text"])
         self.assertNoCrash(dc)
+
+    def test_missing_engine_is_logged_and_takes_no_mail_down(self):
+        # the engine module is loaded on first need, from the "alertwall"
+        # directory beside the plugin: a mail_plugin_dir without it
+        dc = PrivateDovecot(users={"fred": {"quota_rule": "*:storage=1K"},
+                                   "bob": {}, "admin": {}},
+                            alertwall=True, name="awnoengine")
+        self.addCleanup(self._close_dovecot, dc)
+        moddir = os.path.join(dc.root, "modules")
+        os.makedirs(moddir)
+        for name in os.listdir(MODULEDIR):
+            if name.endswith(".so"):
+                os.symlink(os.path.join(MODULEDIR, name),
+                           os.path.join(moddir, name))
+        os.chmod(dc.root, 0o755)
+        os.chmod(moddir, 0o755)
+        dc.extra_conf += "\nmail_plugin_dir = %s\n" % moddir
+        dc.start()
+        replies = dc.lmtp_send(["fred", "bob"], mime.make_message(
+            to="fred@example.test", size=4096))
+        self.assertEqual(replies["fred"].code, 552, "refused as without "
+                         "alertwall")
+        self.assertEqual(replies["bob"].code, 250)
+        self.assertEqual(len(self.inbox_ids(dc, "bob")), 1)
+        self.assertEqual(dc.sidecar_records(), [])
+        lines = [ln for ln in dc.log_text("error").splitlines()
+                 if "Cannot load the alertwall engine" in ln]
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn(os.path.join(moddir, "alertwall",
+                                   "lib_alertwall_engine.so"), lines[0])
+        self.assertIn("(failures are not alerted by this process)",
+                      lines[0])
+        self.assertNotIn("Panic:", dc.log_text("all"))
 
     def corrupt_and_read(self, dc, user, name, offset, junk):
         """Three deliveries and a read make user's INBOX indexes, then

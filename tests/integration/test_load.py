@@ -4,8 +4,9 @@ A private Dovecot with conf.d/90-alertwall.conf included: doveconf accepts
 the config and shows the settings; the core module is mapped into live
 imap, pop3 and lmtp processes serving our connections and is loaded by
 dovecot-lda and doveadm; each delivery module only in its own binary; the
-doveadm module answers `alertwall rules check`; mail flows normally and
-the log stays free of errors.
+doveadm module answers `alertwall rules check`; the engine module is not
+loaded by a clean run; mail flows normally and the log stays free of
+errors.
 """
 
 import os
@@ -18,6 +19,8 @@ CORE = "lib90_alertwall_plugin.so"
 LMTP_MOD = "lib91_alertwall_lmtp_plugin.so"
 LDA_MOD = "lib91_alertwall_lda_plugin.so"
 DOVEADM_MOD = "lib10_doveadm_alertwall_plugin.so"
+# loaded by the core module when it first needs it: never on a clean run
+ENGINE = "lib_alertwall_engine.so"
 DOVEADM_MODULEDIR = "/usr/lib/dovecot/modules/doveadm"
 
 
@@ -31,6 +34,7 @@ class LoadTest(DovecotTestCase):
 
     def setUp(self):
         missing = [p for p in (os.path.join(MODULEDIR, CORE),
+                               os.path.join(MODULEDIR, "alertwall", ENGINE),
                                os.path.join(MODULEDIR, LMTP_MOD),
                                os.path.join(MODULEDIR, LDA_MOD),
                                os.path.join(DOVEADM_MODULEDIR, DOVEADM_MOD))
@@ -112,7 +116,7 @@ class LoadTest(DovecotTestCase):
             typ, data = imap.select("INBOX")
             self.assertEqual(typ, "OK", "SELECT INBOX: %r" % (data,))
             pid = dc.connection_pid(imap.sock, "imap")
-            self.assertModules(pid, [CORE], [LMTP_MOD, LDA_MOD],
+            self.assertModules(pid, [CORE], [LMTP_MOD, LDA_MOD, ENGINE],
                                "imap process of alice")
         finally:
             imap.logout()
@@ -142,7 +146,7 @@ class LoadTest(DovecotTestCase):
             self.assertEqual(replies["alice"][:2], (250, "2.0.0"),
                              "LMTP delivery to alice: %r" % (replies,))
             pid = dc.connection_pid(c.sock, "lmtp")
-            self.assertModules(pid, [CORE, LMTP_MOD], [LDA_MOD],
+            self.assertModules(pid, [CORE, LMTP_MOD], [LDA_MOD, ENGINE],
                                "lmtp process")
         self.assertInbox("alice", msg)
 
