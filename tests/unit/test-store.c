@@ -210,6 +210,42 @@ START_TEST(test_store_concurrent_increments)
 }
 END_TEST
 
+/* The mail plugin's check for a user's alert index (without the engine)
+   must look where the file store writes: a wrong path would tell every
+   user "no alert" and let a suspended mailbox take mail again. */
+START_TEST(test_store_user_maybe_indexed)
+{
+	struct alertwall_store *store = store_open();
+	const char *uri = t_strconcat("file:", test_dir, NULL);
+	const char *key = t_strconcat(ALERTWALL_STORE_KEY_USER, "bob", NULL);
+	const char *error, *subdir, *name, *path;
+	struct stat st;
+
+	/* no state kept; a backend the check cannot look into */
+	ck_assert(!alertwall_store_user_maybe_indexed("", "bob"));
+	ck_assert(alertwall_store_user_maybe_indexed(
+		"redis:host=127.0.0.1:port=1", "bob"));
+
+	ck_assert(!alertwall_store_user_maybe_indexed(uri, "bob"));
+	ck_assert(!alertwall_store_user_maybe_indexed(test_dir, "bob"));
+	ck_assert_int_eq(alertwall_store_update(store, key, set_value,
+						"index", &error), 0);
+	ck_assert(alertwall_store_user_maybe_indexed(uri, "bob"));
+	ck_assert(alertwall_store_user_maybe_indexed(test_dir, "bob"));
+	ck_assert(!alertwall_store_user_maybe_indexed(uri, "alice"));
+
+	path = alertwall_store_file_key_path(test_dir, key, &subdir, &name);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_str_eq(t_strconcat(subdir, "/", name, NULL), path);
+
+	/* the index deleted: no alert again */
+	ck_assert_int_eq(alertwall_store_update(store, key, set_value, "",
+						&error), 0);
+	ck_assert(!alertwall_store_user_maybe_indexed(uri, "bob"));
+	alertwall_store_deinit(&store);
+}
+END_TEST
+
 START_TEST(test_store_bad_uri)
 {
 	struct alertwall_store *store;
@@ -232,6 +268,7 @@ int main(void)
 	tcase_add_test(tc, test_store_hostile_keys_and_iterate);
 	tcase_add_test(tc, test_store_concurrent_increments);
 	tcase_add_test(tc, test_store_bad_uri);
+	tcase_add_test(tc, test_store_user_maybe_indexed);
 	tcase_add_test(tc, test_store_symlinked_subdir_refused);
 	suite_add_tcase(s, tc);
 	return test_alertwall_run(s);
