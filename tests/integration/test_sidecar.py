@@ -15,7 +15,7 @@ import threading
 import unittest
 
 from awtest import mime
-from awtest.dovecot import DovecotTestCase
+from awtest.dovecot import DovecotError, DovecotTestCase
 
 # parallel LMTP clients, and failing deliveries each
 CLIENTS = 8
@@ -129,11 +129,29 @@ class SidecarTest(DovecotTestCase):
                 dc.alertwall_spool, sub)))
                 for sub in ("new", "cur", "retry", "failed")
                 if os.path.isdir(os.path.join(dc.alertwall_spool, sub))}
+            missing = sorted(set(want) - set(seen))
+            # where they went: the admin's other folders, and every log
+            # line that names them or is not a raised alert
+            elsewhere = {}
+            for folder in dc.imap_list("admin"):
+                try:
+                    found = [i for i in wall_ids(dc, "admin", folder)
+                             if i in missing]
+                except DovecotError:
+                    continue  # a \\Noselect parent such as "Alerts"
+                if found and folder != "Alerts/Warnings":
+                    elsewhere[folder] = found
+            lines = [ln for ln in dc.log_text("all").splitlines()
+                     if any(i in ln for i in missing) or
+                     ("raised warning" not in ln and
+                      ("Error" in ln or "Warning" in ln or
+                       "alertwall" in ln or "lda(admin)" in ln))]
             self.fail("%d of %d alerts in the admin's wall after %.0f s; "
-                      "missing %r; spool %r; log:\n%s" % (
+                      "missing %r; in other folders %r; spool %r; "
+                      "log:\n%s" % (
                           len(set(seen)), len(want), WALL_TIMEOUT,
-                          sorted(set(want) - set(seen)), spool,
-                          dc.log_text("error")[-4000:]))
+                          missing, elsewhere, spool,
+                          "\n".join(lines)[-8000:]))
         self.assertEqual(sorted(seen), want, "each alert exactly once")
 
     def test_parallel_failures_of_many_mailboxes_correlate_once(self):
