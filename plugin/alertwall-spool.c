@@ -132,9 +132,12 @@ alertwall_spool_recipients(const struct alertwall_spool_settings *set,
 	}
 }
 
+/* new/ before tmp/: another process that finds tmp/ made may write in
+   it at once, and its rename into new/ must not find new/ missing (the
+   first alerts of parallel processes lost their mails that way) */
 static int alertwall_spool_mkdirs(const char *spool_dir)
 {
-	static const char *const subdirs[] = { "tmp", "new" };
+	static const char *const subdirs[] = { "new", "tmp" };
 	const char *path;
 	unsigned int i;
 
@@ -155,7 +158,7 @@ alertwall_spool_write(const char *spool_dir, const char *name,
 		      const string_t *mail)
 {
 	const char *tmp_path, *new_path;
-	int fd;
+	int fd, ret;
 
 	tmp_path = t_strdup_printf("%s/tmp/%s", spool_dir, name);
 	new_path = t_strdup_printf("%s/new/%s", spool_dir, name);
@@ -183,7 +186,15 @@ alertwall_spool_write(const char *spool_dir, const char *name,
 		return -1;
 	}
 	/* the rename makes the mail visible to the deliver service whole */
-	if (rename(tmp_path, new_path) < 0) {
+	ret = rename(tmp_path, new_path);
+	if (ret < 0 && errno == ENOENT) {
+		/* new/ gone (an admin cleaning up) while tmp/ is there */
+		if (alertwall_spool_mkdirs(spool_dir) < 0)
+			errno = ENOENT;
+		else
+			ret = rename(tmp_path, new_path);
+	}
+	if (ret < 0) {
 		alertwall_spool_error("rename(%s, %s) failed: %m",
 				      tmp_path, new_path);
 		i_unlink_if_exists(tmp_path);
