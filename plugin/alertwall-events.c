@@ -34,30 +34,12 @@ static unsigned int watched_users;
    user's event, and that mailbox's name */
 static char *pending_message, *pending_mailbox;
 
-/* Dovecot's event filters count the categories of the event's parents
-   as its own (an auth-master request's event is a child of the
-   connection's, which is in "auth-client"), and so do the rules. */
-static bool
-alertwall_event_has_category(struct event *event, const char *name)
-{
-	struct event_category *const *categories, *category;
-	unsigned int i, count;
-
-	for (; event != NULL; event = event_get_parent(event)) {
-		categories = event_get_categories(event, &count);
-		for (i = 0; i < count; i++) {
-			for (category = categories[i]; category != NULL;
-			     category = category->parent) {
-				if (strcmp(category->name, name) == 0)
-					return TRUE;
-			}
-		}
-	}
-	return FALSE;
-}
-
-/* The names of the categories of the event and its parents, for the
-   rules' "category" condition. */
+/* The names of the categories of the event and its parents (NULL-
+   terminated, maybe empty), for the rules' "category" condition and the
+   checks below. Dovecot's event
+   filters count the parents' categories as the event's own (an
+   auth-master request's event is a child of the connection's, which is
+   in "auth-client"), and so do the rules. */
 static const char *const *alertwall_event_category_names(struct event *event)
 {
 	struct event_category *const *categories, *category;
@@ -73,8 +55,6 @@ static const char *const *alertwall_event_category_names(struct event *event)
 				array_push_back(&names, &category->name);
 		}
 	}
-	if (array_count(&names) == 0)
-		return NULL;
 	array_append_zero(&names);
 	return array_front(&names);
 }
@@ -125,14 +105,14 @@ alertwall_log_text_source(const char *text, enum alertwall_source *source_r)
 }
 
 static bool
-alertwall_event_source(struct event *event, const char *text,
+alertwall_event_source(const char *const *categories, const char *text,
 		       enum alertwall_source *source_r)
 {
-	if (alertwall_event_has_category(event, "mail-cache")) {
+	if (str_array_find(categories, "mail-cache")) {
 		*source_r = ALERTWALL_SOURCE_CACHE;
 		return TRUE;
 	}
-	if (alertwall_event_has_category(event, "mail-index")) {
+	if (str_array_find(categories, "mail-index")) {
 		*source_r = ALERTWALL_SOURCE_INDEX;
 		return TRUE;
 	}
@@ -149,22 +129,27 @@ static void alertwall_user_catch(struct mail_user *user,
 static void
 alertwall_event_catch(struct event *event, const char *fmt, va_list args)
 {
+	const char *const *categories = alertwall_event_category_names(event);
 	struct alertwall_failure failure;
 	struct mail_user *user;
 	const char *text, *username;
 	enum alertwall_source source;
 	va_list args_copy;
 
+	/* alertwall's own log lines */
+	if (str_array_find(categories, ALERTWALL_EVENT_CATEGORY_NAME))
+		return;
+
 	va_copy(args_copy, args);
 	text = t_strdup_vprintf(fmt, args_copy);
 	va_end(args_copy);
 
-	if (!alertwall_event_source(event, text, &source))
+	if (!alertwall_event_source(categories, text, &source))
 		return;
 	alertwall_failure_init(&failure, source);
 	failure.text = text;
 	failure.event_name = event->sending_name;
-	failure.categories = alertwall_event_category_names(event);
+	failure.categories = categories;
 	failure.mailbox = event_find_field_recursive_str(event, "mailbox");
 	username = event_find_field_recursive_str(event, "user");
 	failure.user = username;
@@ -185,8 +170,6 @@ alertwall_event_callback(struct event *event, enum event_callback_type type,
 	if (type != EVENT_CALLBACK_TYPE_SEND || ctx == NULL || in_callback)
 		return TRUE;
 	if (ctx->type != LOG_TYPE_ERROR && ctx->type != LOG_TYPE_WARNING)
-		return TRUE;
-	if (alertwall_event_has_category(event, ALERTWALL_EVENT_CATEGORY_NAME))
 		return TRUE;
 
 	in_callback = TRUE;
