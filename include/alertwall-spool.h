@@ -28,10 +28,12 @@ struct alertwall_spool_settings {
    mails waited leaves this in the spool; the next run removes it. */
 #define ALERTWALL_SPOOL_PENDING ".pending"
 
-/* Nudge the deliver service when a stopped run left mails waiting: called
-   once per mail process, so after a restart they go out without waiting
-   for the next alert. One stat() otherwise. */
-void alertwall_spool_resume(const struct alertwall_spool_settings *set);
+/* Wake the deliver service. Best effort and never blocking: when the
+   service is down the mails wait in the spool for its next run. The mail
+   plugin calls it once per mail process when a stopped run left mails
+   waiting (ALERTWALL_SPOOL_PENDING), so that after a restart they go out
+   without waiting for the next alert. */
+void alertwall_spool_notify(const struct alertwall_spool_settings *set);
 
 /* Spool the alert's mails for everyone its scope tells. record_json is the
    sidecar record, orig_headers the failed message's headers or NULL.

@@ -18,6 +18,6 @@ const struct alertwall_engine_module alertwall_engine_module = {
 	.failure = alertwall_engine_failure,
 	.success = alertwall_engine_success,
 	.is_suspended = alertwall_engine_is_suspended,
-	.spool_resume = alertwall_spool_resume,
+	.spool_notify = alertwall_spool_notify,
 	.deinit = alertwall_engine_module_deinit,
 };

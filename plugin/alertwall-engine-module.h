@@ -29,7 +29,7 @@ struct alertwall_engine_module {
 	bool (*is_suspended)(const struct alertwall_engine_settings *set,
 			     const char *user, const char **reason_r,
 			     bool *indexed_r);
-	void (*spool_resume)(const struct alertwall_spool_settings *set);
+	void (*spool_notify)(const struct alertwall_spool_settings *set);
 	void (*deinit)(void);
 };
 

@@ -203,9 +203,7 @@ alertwall_spool_write(const char *spool_dir, const char *name,
 	return 0;
 }
 
-/* Wake the deliver service. Best effort and never blocking: when the
-   service is down the mails wait in the spool for its next run. */
-static void alertwall_spool_notify(const struct alertwall_spool_settings *set)
+void alertwall_spool_notify(const struct alertwall_spool_settings *set)
 {
 	const char *path = set->notify_socket;
 	string_t *str;
@@ -230,17 +228,6 @@ static void alertwall_spool_notify(const struct alertwall_spool_settings *set)
 	    errno != EAGAIN)
 		alertwall_spool_error("write(%s) failed: %m", path);
 	i_close_fd(&fd);
-}
-
-void alertwall_spool_resume(const struct alertwall_spool_settings *set)
-{
-	struct stat st;
-
-	if (set->spool_dir == NULL || *set->spool_dir == '\0')
-		return;
-	if (stat(t_strconcat(set->spool_dir, "/"ALERTWALL_SPOOL_PENDING,
-			     NULL), &st) == 0)
-		alertwall_spool_notify(set);
 }
 
 int alertwall_spool_alert(const struct alertwall_spool_settings *set,

@@ -387,8 +387,9 @@ static void alertwall_user_settings(struct mail_user *user,
 				user->set->base_dir);
 }
 
-/* Nudge the deliver service if a stopped run left alert mails behind;
-   the engine (which connects to it) only when one did. */
+/* Nudge the deliver service if a stopped run left alert mails behind
+   (one stat() otherwise); the engine, which nudges it, only when one
+   did. */
 static void
 alertwall_user_spool_resume(const struct alertwall_spool_settings *set)
 {
@@ -402,7 +403,7 @@ alertwall_user_spool_resume(const struct alertwall_spool_settings *set)
 		return;
 	engine = alertwall_engine_get();
 	if (engine != NULL)
-		engine->spool_resume(set);
+		engine->spool_notify(set);
 }
 
 static void alertwall_mail_user_created(struct mail_user *user)
