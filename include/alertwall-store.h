@@ -78,6 +78,10 @@ int alertwall_store_redis_init(const char *args,
 const char *
 alertwall_store_file_key_path(const char *dir, const char *key,
 			      const char **subdir_r, const char **name_r);
+/* The directory of a file store URI ("file:DIR", or a plain path), or
+   NULL for another backend. Not checked: the store refuses a relative
+   one. */
+const char *alertwall_store_uri_file_dir(const char *uri);
 /* FALSE when the store named by uri certainly holds no alert index for
    user: no state is kept, or a file store has no file for it. TRUE when
    it may: the file exists, stat() failed otherwise, or the store is not

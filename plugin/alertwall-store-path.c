@@ -1,6 +1,7 @@
 /* Copyright (c) 2026 alertwall authors */
 
-/* alertwall-store-path: where the file store keeps a key. The mail plugin
+/* alertwall-store-path: where the file store keeps a key, and which
+   state URIs name it. The mail plugin
    uses it without the engine to tell that a user has no alert at all, the
    common case of every delivery, without loading the engine module. */
 
@@ -37,6 +38,15 @@ alertwall_store_file_key_path(const char *dir, const char *key,
 	return path;
 }
 
+const char *alertwall_store_uri_file_dir(const char *uri)
+{
+	if (str_begins(uri, "file:"))
+		return uri + 5;
+	if (*uri == '/')
+		return uri;
+	return NULL;
+}
+
 bool alertwall_store_user_maybe_indexed(const char *uri, const char *user)
 {
 	const char *dir, *subdir, *name;
@@ -44,13 +54,9 @@ bool alertwall_store_user_maybe_indexed(const char *uri, const char *user)
 
 	if (*uri == '\0')
 		return FALSE;
-	if (str_begins(uri, "file:"))
-		dir = uri + 5;
-	else if (*uri == '/')
-		dir = uri;
-	else
-		return TRUE;
-	if (*dir != '/')
+	dir = alertwall_store_uri_file_dir(uri);
+	/* another backend, or a relative dir the store refuses (and logs) */
+	if (dir == NULL || *dir != '/')
 		return TRUE;
 	if (stat(alertwall_store_file_key_path(dir,
 			t_strconcat(ALERTWALL_STORE_KEY_USER, user, NULL),

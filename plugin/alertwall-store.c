@@ -9,12 +9,12 @@
 int alertwall_store_init(const char *uri, struct alertwall_store **store_r,
 			 const char **error_r)
 {
-	if (str_begins(uri, "file:"))
-		return alertwall_store_file_init(uri + 5, store_r, error_r);
+	const char *dir = alertwall_store_uri_file_dir(uri);
+
+	if (dir != NULL)
+		return alertwall_store_file_init(dir, store_r, error_r);
 	if (str_begins(uri, "redis:"))
 		return alertwall_store_redis_init(uri + 6, store_r, error_r);
-	if (*uri == '/')
-		return alertwall_store_file_init(uri, store_r, error_r);
 	*error_r = t_strdup_printf("Unknown state store '%s' "
 		"(expected file:DIR or redis:host=HOST:port=PORT)", uri);
 	return -1;
