@@ -7,7 +7,6 @@
 
 #include "lib.h"
 #include "str.h"
-#include "unlink-directory.h"
 #include "alertwall-sidecar.h"
 #include "test-alertwall.h"
 
@@ -27,21 +26,12 @@ static char *test_dir;
 
 static void setup(void)
 {
-	char tmpl[] = "/tmp/aw-test-sidecar-XXXXXX";
-
-	if (mkdtemp(tmpl) == NULL)
-		i_fatal("mkdtemp() failed: %m");
-	test_dir = i_strdup(tmpl);
+	test_dir = test_tmpdir_create("sidecar");
 }
 
 static void teardown(void)
 {
-	const char *error;
-
-	if (unlink_directory(test_dir, UNLINK_DIRECTORY_FLAG_RMDIR,
-			     &error) < 0)
-		i_error("%s", error);
-	i_free_and_null(test_dir);
+	test_tmpdir_remove(&test_dir);
 }
 
 static const char *test_path(const char *name)

@@ -7,7 +7,6 @@
 #include "lib.h"
 #include "array.h"
 #include "str.h"
-#include "unlink-directory.h"
 #include "test-alertwall.h"
 #include "alertwall-store.h"
 #include "alertwall-silence.h"
@@ -181,21 +180,13 @@ static char *test_dir;
 
 static void silence_setup(void)
 {
-	char template[] = "/tmp/alertwall-test-silence.XXXXXX";
-
-	if (mkdtemp(template) == NULL)
-		i_fatal("mkdtemp() failed: %m");
-	test_dir = i_strdup(template);
+	test_dir = test_tmpdir_create("silence");
 }
 
 static void silence_teardown(void)
 {
-	const char *error;
-
 	alertwall_silence_cache_clear();
-	if (unlink_directory(test_dir, UNLINK_DIRECTORY_FLAG_RMDIR, &error) < 0)
-		i_error("%s", error);
-	i_free_and_null(test_dir);
+	test_tmpdir_remove(&test_dir);
 }
 
 static void test_alert(struct alertwall_alert *alert, const char *code,

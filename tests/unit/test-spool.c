@@ -5,7 +5,6 @@
    mail processes lost their mails that way). */
 
 #include "lib.h"
-#include "unlink-directory.h"
 #include "test-alertwall.h"
 #include "alertwall-spool.h"
 
@@ -17,20 +16,12 @@ static char *test_dir;
 
 static void spool_setup(void)
 {
-	char template[] = "/tmp/alertwall-test-spool.XXXXXX";
-
-	if (mkdtemp(template) == NULL)
-		i_fatal("mkdtemp() failed: %m");
-	test_dir = i_strdup(template);
+	test_dir = test_tmpdir_create("spool");
 }
 
 static void spool_teardown(void)
 {
-	const char *error;
-
-	if (unlink_directory(test_dir, UNLINK_DIRECTORY_FLAG_RMDIR, &error) < 0)
-		i_error("%s", error);
-	i_free_and_null(test_dir);
+	test_tmpdir_remove(&test_dir);
 }
 
 static void spool_settings(struct alertwall_spool_settings *set_r)

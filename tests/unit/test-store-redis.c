@@ -10,7 +10,6 @@
 #include "str.h"
 #include "strnum.h"
 #include "sleep.h"
-#include "unlink-directory.h"
 #include "test-alertwall.h"
 #include "alertwall-store.h"
 
@@ -222,7 +221,6 @@ static void redis_kill_atexit(void)
 
 static void redis_setup(void)
 {
-	char template[] = "/tmp/alertwall-test-redis.XXXXXX";
 	unsigned int tries, port;
 	int fd;
 
@@ -231,9 +229,7 @@ static void redis_setup(void)
 		"redis-server not found in PATH, /usr/bin or /usr/sbin: "
 		"the redis store tests need a real server "
 		"(tools/install-deps installs redis-server)");
-	if (mkdtemp(template) == NULL)
-		i_fatal("mkdtemp() failed: %m");
-	redis.dir = i_strdup(template);
+	redis.dir = test_tmpdir_create("redis");
 
 	/* the port is free now; another process may take it before redis
 	   binds it, so try a few */
@@ -250,13 +246,8 @@ static void redis_setup(void)
 
 static void redis_teardown(void)
 {
-	const char *error;
-
 	redis_kill();
-	if (redis.dir != NULL &&
-	    unlink_directory(redis.dir, UNLINK_DIRECTORY_FLAG_RMDIR, &error) < 0)
-		i_error("%s", error);
-	i_free_and_null(redis.dir);
+	test_tmpdir_remove(&redis.dir);
 }
 
 static struct alertwall_store *store_open_uri(const char *uri)

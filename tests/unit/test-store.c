@@ -5,7 +5,6 @@
 
 #include "lib.h"
 #include "str.h"
-#include "unlink-directory.h"
 #include "test-alertwall.h"
 #include "alertwall-store.h"
 
@@ -18,20 +17,12 @@ static char *test_dir;
 
 static void store_setup(void)
 {
-	char template[] = "/tmp/alertwall-test-store.XXXXXX";
-
-	if (mkdtemp(template) == NULL)
-		i_fatal("mkdtemp() failed: %m");
-	test_dir = i_strdup(template);
+	test_dir = test_tmpdir_create("store");
 }
 
 static void store_teardown(void)
 {
-	const char *error;
-
-	if (unlink_directory(test_dir, UNLINK_DIRECTORY_FLAG_RMDIR, &error) < 0)
-		i_error("%s", error);
-	i_free_and_null(test_dir);
+	test_tmpdir_remove(&test_dir);
 }
 
 static struct alertwall_store *store_open(void)
